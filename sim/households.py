@@ -1,0 +1,290 @@
+"""Households: the agents, held as columnar numpy arrays (DESIGN §2, §7).
+
+One row per household. A household's members are in one of two locations: with the household
+at its current place, or at home in the origin village (elders and left-behind children of a
+non-hukou migrant household). Settled (urban-hukou) households and households living in their
+village have every member with them. Outsider households (not natives of the region) migrate as
+whole families (assumption: they have no home place inside the region); their school-age
+children without a public seat attend a private school in town.
+
+Place numbers: towns 0..T-1, villages T..T+V-1 (see :mod:`sim.places`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.config import Behaviour, RegionFile
+from sim.places import RURAL_COMMUNITY, Places
+
+# housing tenure in town
+DORM, RENTED, PUBLIC_RENTAL, OWNED, VILLAGE_HOME = 0, 1, 2, 3, 4
+NO_PLACE = -1
+
+
+@dataclass
+class Households:
+    """Columnar household state. Every array has one entry per household."""
+
+    origin: np.ndarray  # int32 place: origin village (urban natives: their town)
+    place: np.ndarray  # int32 place where the household lives now
+    hukou: np.ndarray  # int32 place where hukou is registered
+    hukou_urban: np.ndarray  # bool: urban hukou
+    native: np.ndarray  # bool: native of the region (not an outsider)
+    head_age: np.ndarray  # int16
+    birth_year: np.ndarray  # int16: head's birth year (new generation: >= 1980)
+    education: np.ndarray  # int8 0 primary .. 3 college
+    skill: np.ndarray  # int8 0 none .. 3 high (2 = mid-level technician / junior title)
+    workers: np.ndarray  # int8 working-age adults (including the head)
+    elders: np.ndarray  # int8
+    kids_pre: np.ndarray  # int8 under school age
+    kids_school: np.ndarray  # int8 compulsory-school age
+    kids_with: np.ndarray  # int8 school-age children living with the household in town
+    employed: np.ndarray  # int8 employed workers this year
+    income: np.ndarray  # float32 yuan last year
+    savings: np.ndarray  # float32 yuan
+    years_in_town: np.ndarray  # int8 years resident in the current town
+    insurance_years: np.ndarray  # int8 years of urban social-insurance contributions
+    stable_job: np.ndarray  # bool: labour contract
+    job_years: np.ndarray  # int8 years in a stable job
+    tenure: np.ndarray  # int8 DORM / RENTED / PUBLIC_RENTAL / OWNED / VILLAGE_HOME
+    owned_town: np.ndarray  # int32 town where the household owns a home, or -1
+    land_mu: np.ndarray  # float32 contract land held
+    homestead_value: np.ndarray  # float32 yuan
+    dividend: np.ndarray  # float32 yuan per year from collective shares
+    land_exited: np.ndarray  # bool
+    homestead_exited: np.ndarray  # bool
+    collective_exited: np.ndarray  # bool
+    collective_for_life: np.ndarray  # bool: shares kept for the holder's life only
+    kin: np.ndarray  # int32 index of a kin household, or -1
+    kin_gen: np.ndarray  # int8 generations between the two households (1..3)
+    graduate: np.ndarray  # bool: student route (hukou moved at enrolment)
+    veteran: np.ndarray  # bool
+    tax_paid: np.ndarray  # float32 yuan of business tax paid over the last three years
+    placement: np.ndarray  # int32 town of a job placement offered this year, or -1
+    settled_year: np.ndarray  # int16 year the household took urban hukou here (0 = never)
+    public_seat: np.ndarray  # bool: its school-age children hold public school seats in town
+
+    @property
+    def n(self) -> int:
+        return int(self.origin.shape[0])
+
+    def size(self) -> np.ndarray:
+        """Persons per household."""
+        return (self.workers.astype(np.int32) + self.elders + self.kids_pre + self.kids_school)
+
+    def in_town(self, n_towns: int) -> np.ndarray:
+        return self.place < n_towns
+
+    def migrant(self, n_towns: int) -> np.ndarray:
+        """Non-hukou town residents (the migrants who may settle)."""
+        return self.in_town(n_towns) & ~self.hukou_urban
+
+    def persons_at_place(self, n_towns: int) -> np.ndarray:
+        """Persons living at the household's current place."""
+        away = self.migrant(n_towns) & self.native
+        return np.where(away, self.workers.astype(np.int32) + self.kids_pre + self.kids_with,
+                        self.size())
+
+    def persons_at_home(self, n_towns: int) -> np.ndarray:
+        """Persons living in the origin village while the household is in town without hukou."""
+        return self.size() - self.persons_at_place(n_towns)
+
+    def left_behind(self, n_towns: int) -> np.ndarray:
+        """School-age children of native migrant households left in the village."""
+        away = self.migrant(n_towns) & self.native
+        return np.where(away, self.kids_school - self.kids_with, 0)
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def take(self, idx: np.ndarray) -> Households:
+        return Households(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np.random.Generator,
+               scale: float = 1.0) -> Households:
+    """Build the base-year population of ``region`` (one row stands for ``scale`` households).
+
+    Matches the region's population, mean household size, resident and hukou urbanisation and
+    the town and village shares. Attribute distributions not given by the region are
+    assumptions documented in docs/ODD.md.
+    """
+    meta, eco = region.region, region.economy
+    T = places.n_towns
+    year = meta.base_year
+    n_target = max(8, int(round(meta.population / meta.mean_household_size / scale)))
+    n = int(n_target * 1.3) + 16
+
+    head_age = rng.integers(22, 70, n).astype(np.int16)
+    young = head_age < 50
+    workers = (1 + rng.binomial(2, 0.42, n)).astype(np.int8)
+    kids_school = np.where(young & (head_age > 27), rng.binomial(2, 0.45, n), 0).astype(np.int8)
+    kids_pre = np.where(head_age < 40, rng.binomial(1, 0.35, n), 0).astype(np.int8)
+    elders = rng.binomial(2, 0.33, n).astype(np.int8)
+    # rescale household size to the region's mean by trimming elders/workers where above it
+    size = workers.astype(np.int32) + elders + kids_pre + kids_school
+    persons_target = meta.population / scale
+    cum = np.cumsum(size)
+    n = int(np.searchsorted(cum, persons_target)) + 1
+    head_age, workers, kids_school, kids_pre, elders = (a[:n] for a in
+                                                        (head_age, workers, kids_school, kids_pre, elders))
+    size = size[:n]
+
+    # statuses by persons: urban natives (urban hukou), non-hukou town residents, villagers
+    order = rng.permutation(n)
+    cum = np.cumsum(size[order])
+    total = cum[-1]
+    n_urban_hukou = int(np.searchsorted(cum, meta.hukou_urbanization * total))
+    urban_native = np.zeros(n, dtype=bool)
+    urban_native[order[:n_urban_hukou]] = True
+
+    rest = order[n_urban_hukou:]
+    wc = eco.children_with_parents_share
+    kids_with_if_migrant = rng.binomial(kids_school[rest], wc).astype(np.int8)
+    native_mig = rng.random(rest.size) >= meta.outsider_share_of_migrants
+    in_town_persons = np.where(native_mig,
+                               workers[rest].astype(np.int32) + kids_pre[rest] + kids_with_if_migrant,
+                               size[rest])
+    need = (meta.resident_urbanization - meta.hukou_urbanization) * total
+    k = int(np.searchsorted(np.cumsum(in_town_persons), need))
+    migrant = np.zeros(n, dtype=bool)
+    migrant[rest[:k]] = True
+    native = np.ones(n, dtype=bool)
+    native[rest[:k]] = native_mig[:k]
+    kids_with = np.zeros(n, dtype=np.int8)
+    kids_with[rest[:k]] = kids_with_if_migrant[:k]
+    outsider_idx = rest[:k][~native_mig[:k]]
+    kids_with[outsider_idx] = kids_school[outsider_idx]
+    kids_with[urban_native] = kids_school[urban_native]
+
+    # places
+    town_share = np.array([t.urban_share for t in region.towns], dtype=np.float64)
+    town_share = town_share / town_share.sum()
+    village_share = np.array([v.rural_share for v in region.villages], dtype=np.float64)
+    village_share = village_share / village_share.sum()
+    origin = (T + rng.choice(len(region.villages), size=n, p=village_share)).astype(np.int32)
+    place = origin.copy()
+    town_of = rng.choice(T, size=n, p=town_share).astype(np.int32)
+    place[urban_native | migrant] = town_of[urban_native | migrant]
+    # migrants come mostly from nearby villages: redraw origin with weight share / distance
+    mig_idx = np.flatnonzero(migrant)
+    if mig_idx.size:
+        w = village_share[None, :] / (1.0 + places.km[np.ix_(np.arange(T), np.arange(T, places.n_places))])
+        w = w / w.sum(axis=1, keepdims=True)
+        u = rng.random(mig_idx.size)
+        cdf = np.cumsum(w[town_of[mig_idx]], axis=1)
+        origin[mig_idx] = T + np.minimum((u[:, None] > cdf).sum(axis=1), len(region.villages) - 1)
+    origin[urban_native] = town_of[urban_native]
+    # rural communities (新型农村社区): some villagers already live there, still rural
+    for j, t in enumerate(region.towns):
+        if places.tier[j] == RURAL_COMMUNITY and t.rural_resident_share > 0:
+            villagers = np.flatnonzero(~urban_native & ~migrant & (place == origin))
+            pick = villagers[rng.random(villagers.size) < t.rural_resident_share]
+            place[pick] = j
+            origin[pick] = j
+    hukou = np.where(urban_native, place, origin).astype(np.int32)
+    hukou[~native] = NO_PLACE  # outsiders' rural hukou lies outside the region
+
+    birth_year = (year - head_age).astype(np.int16)
+    newgen_bias = rng.random(n) < eco.new_generation_share
+    # migrants are younger: pull ages of part of the migrants down
+    shift = migrant & newgen_bias
+    head_age[shift] = rng.integers(20, year - 1980 + 1 if year - 1980 >= 20 else 21, shift.sum())
+    birth_year = (year - head_age).astype(np.int16)
+
+    education = np.clip(rng.binomial(3, np.where(urban_native, 0.6, 0.3)), 0, 3).astype(np.int8)
+    skill = np.clip(rng.binomial(3, np.where(urban_native | migrant, 0.25, 0.12)), 0, 3).astype(np.int8)
+    stable = (urban_native & (rng.random(n) < 0.7)) | (migrant & (rng.random(n) < eco.stable_job_share))
+    years_in_town = np.where(migrant, rng.integers(0, 10, n), np.where(urban_native, 20, 0)).astype(np.int8)
+    ins_years = np.where(stable, np.minimum(years_in_town, rng.integers(0, 10, n)), 0).astype(np.int8)
+    ins_years[urban_native] = np.minimum(head_age[urban_native] - 20, 60).astype(np.int8)
+    tenure = np.full(n, VILLAGE_HOME, dtype=np.int8)
+    tenure[migrant] = np.where(rng.random(mig_idx.size) < 0.3, DORM, RENTED)
+    tenure[urban_native] = OWNED
+    owned_town = np.where(urban_native, place, NO_PLACE).astype(np.int32)
+
+    vill = origin - T
+    is_village = (origin >= T) & native
+    land_per = np.array([v.land_mu_per_household for v in region.villages], dtype=np.float32)
+    home_val = np.array([v.homestead_value_yuan for v in region.villages], dtype=np.float32)
+    divi = np.array([v.collective_dividend_yuan for v in region.villages], dtype=np.float32)
+    safe_v = np.clip(vill, 0, len(region.villages) - 1)
+    land_mu = np.where(is_village, land_per[safe_v] * rng.gamma(4.0, 0.25, n), 0).astype(np.float32)
+    homestead = np.where(is_village, home_val[safe_v] * rng.gamma(4.0, 0.25, n), 0).astype(np.float32)
+    dividend = np.where(is_village, divi[safe_v], 0).astype(np.float32)
+    # urban villages (城中村) need nothing here: their place is flagged urban in Places, so
+    # their villagers count as urban residents while keeping rural hukou and assets.
+
+    wage = eco.urban_wage_yuan
+    rural_pc = eco.rural_income_per_capita
+    income = np.where(urban_native | migrant, wage * workers * 0.9, rural_pc * size).astype(np.float32)
+    savings = (income * rng.uniform(0.2, 1.5, n)).astype(np.float32)
+
+    kin = np.full(n, NO_PLACE, dtype=np.int32)
+    kin_gen = np.zeros(n, dtype=np.int8)
+    # kin ties: a share of households has a kin household from the same origin
+    has_kin = rng.random(n) < 0.5
+    idx = np.flatnonzero(has_kin)
+    if idx.size > 1:
+        by_origin = np.argsort(origin[idx], kind="stable")
+        sorted_idx = idx[by_origin]
+        partner = np.roll(sorted_idx, 1)
+        same = origin[partner] == origin[sorted_idx]
+        kin[sorted_idx[same]] = partner[same]
+        kin_gen[sorted_idx[same]] = rng.integers(1, 4, int(same.sum()))
+
+    # some rural households have kin who settled in town long ago (urban natives)
+    urban_idx = np.flatnonzero(urban_native)
+    to_urban = ~urban_native & (kin < 0) & (rng.random(n) < 0.2)
+    if urban_idx.size and to_urban.any():
+        kin[to_urban] = urban_idx[rng.integers(0, urban_idx.size, int(to_urban.sum()))]
+        kin_gen[to_urban] = rng.integers(1, 4, int(to_urban.sum()))
+
+    graduate = (rng.random(n) < eco.graduate_share) & (birth_year >= 1980)
+    veteran = rng.random(n) < eco.veteran_share
+    tax_paid = np.where(rng.random(n) < eco.entrepreneur_share,
+                        rng.gamma(2.0, eco.entrepreneur_tax_yuan / 2.0, n), 0).astype(np.float32)
+
+    return Households(
+        origin=origin,
+        place=place.astype(np.int32),
+        hukou=hukou,
+        hukou_urban=urban_native.copy(),
+        native=native,
+        head_age=head_age.astype(np.int16),
+        birth_year=birth_year,
+        education=education,
+        skill=skill,
+        workers=workers,
+        elders=elders,
+        kids_pre=kids_pre,
+        kids_school=kids_school,
+        kids_with=kids_with,
+        employed=np.where(urban_native | migrant, workers, 0).astype(np.int8),
+        income=income,
+        savings=savings,
+        years_in_town=years_in_town,
+        insurance_years=ins_years,
+        stable_job=stable,
+        job_years=np.where(stable, np.minimum(years_in_town, 5), 0).astype(np.int8),
+        tenure=tenure,
+        owned_town=owned_town,
+        land_mu=land_mu,
+        homestead_value=homestead,
+        dividend=dividend,
+        land_exited=np.zeros(n, dtype=bool),
+        homestead_exited=np.zeros(n, dtype=bool),
+        collective_exited=np.zeros(n, dtype=bool),
+        collective_for_life=np.zeros(n, dtype=bool),
+        kin=kin,
+        kin_gen=kin_gen,
+        graduate=graduate,
+        veteran=veteran,
+        tax_paid=tax_paid,
+        placement=np.full(n, NO_PLACE, dtype=np.int32),
+        settled_year=np.zeros(n, dtype=np.int16),
+        public_seat=(urban_native | migrant) & (kids_with > 0),
+    )

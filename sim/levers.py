@@ -1,0 +1,119 @@
+"""Policy levers resolved to arrays for one year (DESIGN §4).
+
+A package writes per-town lever groups as ``default`` -> ``tiers.<tier>`` -> ``towns.<name>``;
+:func:`resolve` merges them for every town of the region in a given year (after the package's
+year-dated changes) and returns :class:`Levers`, whose :meth:`Levers.col` gives one value per
+town as a numpy array. Outsiders' hukou rules start from the natives' rules for the same town
+and apply ``hukou_outsiders`` on top, so "same conditions for everyone" needs no entry.
+
+Where each lever acts (every field of every group is consumed; ``tests/test_levers.py`` checks
+that each name below appears in the stage that uses it):
+
+========================  =====================================================================
+group                     consumed by
+========================  =====================================================================
+hukou, hukou_outsiders    :func:`sim.eligibility.eligible`, quota in :func:`sim.stages.capacity`
+housing                   :func:`sim.decision.housing_cost`, purchase in :func:`sim.stages.choice`,
+                          public rental in :func:`sim.stages.capacity` and :func:`sim.stages.feedback`
+schools                   :func:`sim.decision.schooling`, seats in :func:`sim.stages.capacity`,
+                          :func:`sim.stages.feedback`
+services                  :func:`sim.decision.services`, :func:`sim.decision.rights_kept`,
+                          portability in :func:`sim.stages.choice`
+jobs                      :func:`sim.stages.labour_market`, :func:`sim.stages.capacity`
+fiscal                    :func:`sim.stages.feedback`, public cost in :func:`sim.stages.record`
+rights                    :func:`sim.decision.rights_kept`, :func:`sim.decision.income`,
+                          :func:`sim.stages.rights`
+in_situ                   :func:`sim.stages.feedback`
+priority                  :func:`sim.stages.priority_rank` (every rationing)
+========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from sim.config import (
+    PER_TOWN_GROUPS,
+    InSituLevers,
+    Policy,
+    PriorityLevers,
+    RightsLevers,
+    deep_merge,
+)
+from sim.places import Places
+
+
+@dataclass
+class Levers:
+    """Levers in force in one year: per-town models for per-town groups, one model otherwise."""
+
+    year: int
+    per_town: dict[str, list[Any]]
+    rights: RightsLevers
+    in_situ: InSituLevers
+    priority: PriorityLevers
+    _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def col(self, group: str, name: str) -> np.ndarray:
+        """One value per town of ``group.name`` (numbers and switches as numpy arrays)."""
+        key = (group, name)
+        if key not in self._cache:
+            values = [getattr(m, name) for m in self.per_town[group]]
+            first = values[0]
+            if isinstance(first, bool):
+                arr = np.array(values, dtype=bool)
+            elif isinstance(first, (int, float)):
+                arr = np.array(values, dtype=np.float64)
+            else:
+                arr = np.array(values, dtype=object)
+            self._cache[key] = arr
+        return self._cache[key]
+
+    def is_(self, group: str, name: str, value: str) -> np.ndarray:
+        """Boolean per town: does the text lever ``group.name`` equal ``value``?"""
+        return np.array([getattr(m, name) == value for m in self.per_town[group]], dtype=bool)
+
+    def has_group(self, group: str, member: str) -> np.ndarray:
+        """Boolean per town: is ``member`` in the list lever ``group.exempt_groups``?"""
+        return np.array([member in m.exempt_groups for m in self.per_town[group]], dtype=bool)
+
+    @cached_property
+    def n_towns(self) -> int:
+        return len(self.per_town["hukou"])
+
+
+def _strip(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k not in ("source", "sources")}
+
+
+def resolve(policy: Policy, places: Places, year: int) -> Levers:
+    """Merge the package's lever layers for every town of ``places`` in ``year``."""
+    tree = policy.levers_in(year)
+    per_town: dict[str, list[Any]] = {}
+    merged_native: list[dict[str, Any]] = []
+    for group, model in PER_TOWN_GROUPS.items():
+        body = tree.get(group, {})
+        out = []
+        for j in range(places.n_towns):
+            tier = places.tier_name(j)
+            name = places.names[j]
+            layers = [body.get("default", {}), body.get("tiers", {}).get(tier, {}),
+                      body.get("towns", {}).get(name, {})]
+            merged: dict[str, Any] = merged_native[j] if group == "hukou_outsiders" else {}
+            for layer in layers:
+                merged = deep_merge(merged, _strip(layer))
+            if group == "hukou":
+                merged_native.append(merged)
+            out.append(model.model_validate(merged))
+        per_town[group] = out
+    return Levers(
+        year=year,
+        per_town=per_town,
+        rights=RightsLevers.model_validate(tree.get("rights", {})),
+        in_situ=InSituLevers.model_validate(tree.get("in_situ", {})),
+        priority=PriorityLevers.model_validate(tree.get("priority", {})),
+    )

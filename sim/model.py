@@ -1,0 +1,239 @@
+"""SettlementModel: rural migrant households deciding whether to settle in towns.
+
+A region's households (columnar arrays, :mod:`sim.households`) live in villages and towns on
+a place graph (:mod:`sim.places`). Each year (:meth:`SettlementModel.step`) runs the stages of
+:mod:`sim.stages` in order under the levers the policy package sets for that year
+(:mod:`sim.levers`); households choose by the random-utility rule of :mod:`sim.decision`.
+Towns are Mesa agents on a ``discrete_space.Network`` so the model works with Mesa's tools
+(``batch_run``, ``DataCollector``, ``SolaraViz``); households are not, for speed (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from mesa.discrete_space import Network
+
+from sim import stages
+from sim.config import (
+    Behaviour,
+    ConfigError,
+    Policy,
+    RegionFile,
+    check_policy_against_region,
+    load_behaviour,
+    load_policy,
+    load_region,
+)
+from sim.decision import Context, TownState, settlement_intention
+from sim.households import Households, synthesize
+from sim.levers import Levers, resolve
+from sim.places import Places, build_places
+
+STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
+           "rights": 5, "reclassify": 6}
+
+METRIC_COLUMNS = [
+    "population", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
+    "migrated_persons", "settled_households", "settled_persons", "returned_persons",
+    "reclassified_persons", "settlement_intention", "eligible_share", "left_behind_children",
+    "land_exited_mu", "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan",
+    "public_cost_yuan",
+]
+
+
+class TownAgent(mesa.Agent):
+    """A town as a Mesa agent: a view on the model's town arrays (for Mesa tools and viz)."""
+
+    def __init__(self, model: SettlementModel, index: int):
+        super().__init__(model)
+        self.index = index
+        self.name = model.places.names[index]
+        self.tier = model.places.tier_name(index)
+
+    @property
+    def residents(self) -> float:
+        return float(self.model.last_towns.get("residents", np.zeros(self.model.T))[self.index])
+
+    @property
+    def rent(self) -> float:
+        return float(self.model.rent[self.index])
+
+
+class SettlementModel(mesa.Model):
+    """One replication of a policy package on a region.
+
+    Parameters
+    ----------
+    policy : path or loaded :class:`~sim.config.Policy`.
+    region : path or loaded region; defaults to the package's own region.
+    behaviour : path or loaded :class:`~sim.config.Behaviour`; defaults to the shipped file.
+    seed : root seed; together with ``replication`` it fixes the population and every draw,
+        whatever the policy (common random numbers).
+    replication : replication number.
+    start, end : first and last simulated year (default: the package's, else base year + 1 and
+        base year + 10). The region's base-year state is taken as the state in ``start - 1``.
+    scale : households per agent (default: the region's ``default_scale``).
+    snapshot_years : years at which household state is kept.
+    """
+
+    def __init__(self, policy: str | Path | Policy = "configs/policies/dehong_2011.toml",
+                 region: str | Path | RegionFile | None = None,
+                 behaviour: str | Path | Behaviour | None = None,
+                 seed: int = 0, replication: int = 0, start: int | None = None,
+                 end: int | None = None, scale: float | None = None,
+                 snapshot_years: tuple[int, ...] | list[int] = (), rng: Any = None):
+        if rng is not None and isinstance(rng, (int, np.integer)):
+            seed = int(rng)
+        super().__init__(rng=seed)
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        if region is None:
+            if self.policy.region_path is None:
+                raise ConfigError(f"{self.policy.path}: key 'package.region': no region given and "
+                                  "the package names none; pass --region")
+            region = self.policy.region_path
+        self.region = region if isinstance(region, RegionFile) else load_region(region)
+        check_policy_against_region(self.policy, self.region)
+        self.behaviour = behaviour if isinstance(behaviour, Behaviour) else load_behaviour(behaviour)
+        self.economy = self.region.economy
+        self.seed, self.replication = int(seed), int(replication)
+        base = self.region.region.base_year
+        self.start = start or self.policy.meta.start or base + 1
+        self.end = end or self.policy.meta.end or self.start + 9
+        if self.end < self.start:
+            raise ConfigError(f"end year {self.end} is before start year {self.start}")
+        self.scale = float(scale or self.region.region.default_scale)
+        self.snapshot_years = set(int(y) for y in snapshot_years)
+        self.year = self.start - 1
+
+        self.places: Places = build_places(self.region)
+        self.T = self.places.n_towns
+        self.hh: Households = synthesize(self.region, self.behaviour, self.places,
+                                         self.stream("population"), self.scale)
+        self._init_towns()
+        self.grid = Network(self.places.graph.subgraph(self.places.names[: self.T]).copy(),
+                            random=self.random, layout=None)
+        self.town_agents = [TownAgent(self, j) for j in range(self.T)]
+
+        self.metrics: list[dict[str, Any]] = []
+        self.groups: list[dict[str, Any]] = []
+        self.towns_rows: list[dict[str, Any]] = []
+        self.flows: list[Any] = []
+        self.snapshots: list[Any] = []
+        self.last_towns: dict[str, np.ndarray] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m.metrics[-1][c]) for c in ["year", *METRIC_COLUMNS]}
+        )
+        self._baseline()
+
+    # -----------------------------------------------------------------------------------------
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The random stream ``name`` for this replication and year. Keyed by seed, replication,
+        stream and year only, never by policy: common random numbers across packages."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS[name],
+                                                          max(self.year, 0)))
+        return np.random.Generator(np.random.PCG64(ss))
+
+    def _init_towns(self) -> None:
+        reg, eco, hh, T = self.region, self.economy, self.hh, self.T
+        self.wage = np.array([eco.urban_wage_yuan * t.wage_index for t in reg.towns])
+        self.employment_rate = np.array([t.employment_rate for t in reg.towns])
+        self.rent = np.array([t.rent_yuan_month for t in reg.towns], dtype=np.float64)
+        self.price = np.array([t.price_yuan_m2 for t in reg.towns], dtype=np.float64)
+        self.rural_index = 1.0
+        in_town = hh.place < T
+        kids = np.bincount(hh.place[in_town], weights=hh.kids_with[in_town], minlength=T) * self.scale
+        slack = np.array([t.school_seat_slack for t in reg.towns])
+        self.seats = np.maximum(kids * (1.0 + slack), 0.0)
+        self.rental_units = np.array([t.public_rental_units for t in reg.towns], dtype=np.float64)
+        self.nonfarm = np.array([t.nonfarm_share for t in reg.towns], dtype=np.float64)
+        self.community_nonfarm = self.nonfarm.copy()
+        residents = np.bincount(hh.place[in_town], weights=hh.persons_at_place(T)[in_town],
+                                minlength=T) * self.scale
+        self.residents_last = residents
+        self.urban_land = residents * 100.0  # assumption: 100 m2 of built-up land per resident
+        self.seat_access = np.ones(T)
+        self.rental_access = np.ones(T)
+        self.seats_used = kids
+        self.seat_shortfall = np.zeros(T)
+        self.rental_used = np.zeros(T)
+        self.rental_queue = np.zeros(T)
+        self.migrant_pupils = np.zeros(T)
+        self.urban_village_town = np.full(self.places.n_places, -1, dtype=np.int32)
+        for i, v in enumerate(reg.villages):
+            if v.urban_village_of is not None:
+                self.urban_village_town[T + i] = self.places.town_index[v.urban_village_of]
+        self.settled_now = np.zeros(0, dtype=np.int64)
+        self.update_network()
+
+    def update_network(self) -> None:
+        """Share of each origin's households living in each town (chain migration)."""
+        hh, T, P = self.hh, self.T, self.places.n_places
+        in_town = hh.place < T
+        counts = np.bincount(hh.origin[in_town] * T + hh.place[in_town], minlength=P * T)
+        per_origin = np.bincount(hh.origin, minlength=P)
+        self.network = counts.reshape(P, T) / np.maximum(per_origin, 1)[:, None]
+
+    def context(self) -> Context:
+        """What households see when deciding this year."""
+        return Context(
+            places=self.places, economy=self.economy, behaviour=self.behaviour,
+            levers=self.levers,
+            towns=TownState(wage=self.wage, employment_rate=self.employment_rate, rent=self.rent,
+                            price=self.price, seat_access=self.seat_access,
+                            rental_access=self.rental_access, network=self.network,
+                            rural_income_index=self.rural_index),
+        )
+
+    def add_flows(self, origin: np.ndarray, dest: np.ndarray, kind: np.ndarray,
+                  persons: np.ndarray) -> None:
+        sel = kind != ""
+        if sel.any():
+            self._flows.append((origin[sel], dest[sel], kind[sel], persons[sel]))
+
+    def _baseline(self) -> None:
+        """Record the starting state (year ``start - 1``), with intention and eligibility
+        measured under the levers of the first simulated year."""
+        self.levers: Levers = resolve(self.policy, self.places, self.start)
+        self.year_counts: dict[str, float] = defaultdict(float)
+        self._flows = []
+        stages.eligibility(self)
+        T = self.T
+        mig = np.flatnonzero((self.hh.place < T) & ~self.hh.hukou_urban)
+        self.intention = np.full(self.hh.n, np.nan, dtype=np.float32)
+        if mig.size:
+            self.intention[mig] = settlement_intention(self.hh, mig, self.context(), self.year)
+        self.want = np.full(self.hh.n, -1, dtype=np.int16)
+        stages.record(self)
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        """One year: the eight stages of DESIGN §3 in order."""
+        self.year += 1
+        self.levers = resolve(self.policy, self.places, self.year)
+        self.year_counts = defaultdict(float)
+        self._flows = []
+        self.settled_now = np.zeros(0, dtype=np.int64)
+        stages.labour_market(self)
+        stages.ageing(self)
+        stages.eligibility(self)
+        stages.choice(self)
+        stages.capacity(self)
+        stages.rights(self)
+        stages.feedback(self)
+        stages.record(self)
+        self.update_network()
+        self.datacollector.collect(self)
+        if self.year >= self.end:
+            self.running = False
+
+    def run(self) -> SettlementModel:
+        """Step to the end year."""
+        while self.running:
+            self.step()
+        return self

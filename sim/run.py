@@ -1,0 +1,160 @@
+"""Running a package: replications of :class:`~sim.model.SettlementModel`, written to a folder.
+
+:func:`run_package` loads the configs once, runs ``replications`` models (replication ``r``
+uses root ``seed`` and ``r``: the same households and draws for every package), and writes the
+outputs of :mod:`sim.outputs` plus ``manifest.json``. Files are written into a temporary folder
+that is renamed into place when complete, so a folder that exists is a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sim.config import Behaviour, Policy, RegionFile, load_behaviour, load_policy, load_region
+from sim.model import SettlementModel
+from sim.outputs import frames
+
+
+@dataclass
+class RunResult:
+    """A finished run: its tables and where they were written (if anywhere)."""
+
+    package: str
+    tables: dict[str, pl.DataFrame]
+    out: Path | None
+    manifest: dict[str, Any]
+
+    @property
+    def metrics(self) -> pl.DataFrame:
+        return self.tables["metrics"]
+
+
+def resolve_inputs(policy: str | Path | Policy, region: str | Path | RegionFile | None,
+                   behaviour: str | Path | Behaviour | None) -> tuple[Policy, RegionFile, Behaviour, dict[str, str]]:
+    """Load (and validate) the three configs once, returning them and the paths used."""
+    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    paths = {"policy": str(pol.path)}
+    if region is None:
+        region = pol.region_path
+        if region is None:
+            from sim.config import ConfigError
+
+            raise ConfigError(f"{pol.path}: key 'package.region': the package names no region; "
+                              "pass --region REGION.toml")
+    if not isinstance(region, RegionFile):
+        paths["region"] = str(Path(region).resolve())
+        region = load_region(region)
+    if not isinstance(behaviour, Behaviour):
+        from sim.config import default_behaviour_path
+
+        bpath = Path(behaviour) if behaviour is not None else default_behaviour_path()
+        paths["behaviour"] = str(bpath.resolve())
+        behaviour = load_behaviour(bpath)
+    return pol, region, behaviour, paths
+
+
+def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | None = None,
+                behaviour: str | Path | Behaviour | None = None, *, seed: int = 0,
+                replications: int = 1, start: int | None = None, end: int | None = None,
+                scale: float | None = None, snapshot_years: tuple[int, ...] = (),
+                out: str | Path | None = None, progress: bool = False) -> RunResult:
+    """Run ``replications`` of a package on a region; write outputs to ``out`` if given."""
+    t0 = time.perf_counter()
+    pol, reg, beh, paths = resolve_inputs(policy, region, behaviour)
+    parts: dict[str, list[pl.DataFrame]] = {}
+    timings = []
+    model = None
+    for r in range(replications):
+        t1 = time.perf_counter()
+        model = SettlementModel(pol, reg, beh, seed=seed, replication=r, start=start, end=end,
+                                scale=scale, snapshot_years=snapshot_years).run()
+        for name, df in frames(model).items():
+            parts.setdefault(name, []).append(df)
+        timings.append(time.perf_counter() - t1)
+        if progress:
+            print(f"  {pol.name}: replication {r + 1}/{replications} "
+                  f"({timings[-1]:.1f} s)", file=sys.stderr, flush=True)
+    tables = {name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()}
+    assert model is not None
+    manifest = {
+        "package": pol.name,
+        "title": pol.meta.title,
+        "files": {**paths, "policy_chain": [str(p) for p in pol.files]},
+        "region": reg.region.name,
+        "start": model.start,
+        "end": model.end,
+        "scale": model.scale,
+        "households_simulated": model.hh.n,
+        "seed": seed,
+        "replications": replications,
+        "replication_seeds": [[seed, r] for r in range(replications)],
+        "snapshot_years": sorted(snapshot_years),
+        "resolved": {
+            "levers": pol.levers,
+            "changes": [{"year": y, "levers": t} for y, t in pol.changes],
+            "targets": [t.model_dump() for t in pol.targets],
+            "region": reg.model_dump(),
+            "behaviour": beh.model_dump(),
+        },
+        "versions": versions(),
+        "commit": git_commit(),
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "replication_time_s": [round(t, 3) for t in timings],
+        "command": sys.argv,
+    }
+    out_path = write_run(tables, manifest, Path(out)) if out is not None else None
+    return RunResult(pol.name, tables, out_path, manifest)
+
+
+def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Path) -> Path:
+    """Write tables and manifest into ``out`` atomically (temporary folder, then rename)."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, df in tables.items():
+            df.write_parquet(tmp / f"{name}.parquet")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
+                                                      default=str))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("mesa", "numpy", "polars", "networkx", "pydantic", "pyarrow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return (sha or "unknown") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
