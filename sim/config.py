@@ -39,7 +39,7 @@ class ConfigError(ValueError):
 class Strict(BaseModel):
     """Base for every config table: unknown keys are refused, numbers are not coerced from text."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Cited(Strict):

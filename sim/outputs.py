@@ -109,7 +109,7 @@ def record_year(m: SettlementModel) -> None:
 
     settled = np.zeros(hh.n, dtype=bool)
     settled[m.settled_now] = True
-    for name, mask in group_masks(m).items():
+    for name, mask in m.start_groups.items():
         base = mask & mig
         n_res = int(base.sum())
         s = mask & settled

@@ -22,6 +22,7 @@ import numpy as np
 from sim import decision
 from sim.eligibility import eligible, in_group
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
+from sim.outputs import group_masks
 from sim.places import RURAL_COMMUNITY
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ def eligibility(m: SettlementModel) -> None:
     out[hh.hukou_urban] = False
     m.eligible = out
     m.start_migrants = (hh.place < m.T) & ~hh.hukou_urban
+    m.start_groups = group_masks(m)  # group membership as the year's decisions begin
     mig = np.flatnonzero(m.start_migrants)
     m.eligible_here = np.zeros(hh.n, dtype=bool)
     m.eligible_here[mig] = out[mig, hh.place[mig]]
