@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The default comparison: Dehong's 2011 package against the pre-reform counterfactual,
-# 10 replications, one agent per 5 households (pass SCALE=1 for one agent per household).
-SCALE ?= 5
+# 10 replications, one agent per household (SCALE=10 for a quick look).
+SCALE ?= 1
 REPS ?= 10
 run: $(STAMP)
 	$(BIN)/sim run configs/policies/dehong_2011.toml configs/policies/dehong_pre_reform.toml \

@@ -2,6 +2,7 @@
 
     sim run POLICY.toml [POLICY.toml ...] [--region REGION.toml] [--start Y --end Y]
             [--seed N] [--replications R] [--scale K] [--snapshot-years Y ...] [--out DIR]
+    sim targets POLICY.toml [--region REGION.toml] [--replications R]
     sim check FILE.toml [FILE.toml ...]
 
 With several packages, each is run on the same replications (same households, same draws:
@@ -18,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from sim.config import ConfigError, check_file
+from sim.targets import format_table
 
 SUMMARY = [
     ("resident_urbanization", "resident urbanisation", "pct"),
@@ -85,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     several = len(args.policy) > 1
     results = {}
+    target_tables = {}
     for policy in args.policy:
         name = Path(policy).stem
         if args.out is not None:
@@ -98,8 +101,36 @@ def cmd_run(args: argparse.Namespace) -> int:
                           out=out, progress=not args.quiet)
         results[res.package] = res.metrics
         print(f"{res.package}: wrote {res.out} ({res.manifest['wall_time_s']:.1f} s)")
+        if "targets" in res.tables:
+            target_tables[res.package] = res.tables["targets"]
     print()
     print(summary_table(results))
+    for name, table in target_tables.items():
+        print()
+        print(format_table(table, name))
+    return 0
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from sim.config import load_policy
+    from sim.run import run_package
+
+    pol = load_policy(args.policy)
+    region = args.region or pol.region_path
+    if pol.region_path is not None and region is not None and \
+            Path(region).resolve() != pol.region_path:
+        print(f"note: {pol.name}'s targets are stated for its own region "
+              f"({pol.region_path.name}); they are shown against {Path(region).name}",
+              file=sys.stderr)
+    res = run_package(pol, region, args.behaviour, seed=args.seed,
+                      replications=args.replications, start=args.start, end=args.end,
+                      scale=args.scale, out=args.out, progress=not args.quiet)
+    from sim.targets import attainment
+
+    table = res.tables.get("targets")
+    if table is None:
+        table = attainment(res.metrics, pol.targets)
+    print(format_table(table, pol.name))
     return 0
 
 
@@ -130,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default: results/<package>-<time>)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.set_defaults(func=cmd_run)
+    t = sub.add_parser("targets", help="run a package and print its target attainment")
+    t.add_argument("policy", help="policy package TOML file")
+    t.add_argument("--region", help="region TOML (default: the package's own region)")
+    t.add_argument("--behaviour", help="behaviour TOML (default: configs/behaviour/)")
+    t.add_argument("--start", type=int)
+    t.add_argument("--end", type=int)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--replications", type=int, default=20, help="replications (default 20)")
+    t.add_argument("--scale", type=float, help="households per agent (default: the region's)")
+    t.add_argument("--out", help="also write the run's outputs here")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_targets)
     c = sub.add_parser("check", help="validate config files")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=cmd_check)

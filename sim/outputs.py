@@ -86,6 +86,8 @@ def record_year(m: SettlementModel) -> None:
         "settled_persons": c["settled_persons"],
         "returned_persons": c["returned_persons"],
         "reclassified_persons": c["reclassified_persons"],
+        "urban_village_converted_persons": c["urban_village_converted_persons"],
+        "new_hukou_persons": c["settled_persons"] + c["reclassified_persons"],
         "settlement_intention": float(np.nanmean(intention)) if intention.size else float("nan"),
         "eligible_share": float(m.eligible_here[mig].mean()) if mig.any() else float("nan"),
         "left_behind_children": float(hh.left_behind(T).sum()) * k,

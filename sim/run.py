@@ -26,6 +26,7 @@ import polars as pl
 from sim.config import Behaviour, Policy, RegionFile, load_behaviour, load_policy, load_region
 from sim.model import SettlementModel
 from sim.outputs import frames
+from sim.targets import attainment
 
 
 @dataclass
@@ -57,6 +58,8 @@ def resolve_inputs(policy: str | Path | Policy, region: str | Path | RegionFile 
     if not isinstance(region, RegionFile):
         paths["region"] = str(Path(region).resolve())
         region = load_region(region)
+    else:
+        paths["region"] = "(loaded region: " + region.region.name + ")"
     if not isinstance(behaviour, Behaviour):
         from sim.config import default_behaviour_path
 
@@ -89,6 +92,10 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
                   f"({timings[-1]:.1f} s)", file=sys.stderr, flush=True)
     tables = {name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()}
     assert model is not None
+    own_region = pol.region_path is not None and \
+        Path(paths.get("region", pol.region_path)).resolve() == pol.region_path
+    if pol.targets and own_region:
+        tables["targets"] = attainment(tables["metrics"], pol.targets)
     manifest = {
         "package": pol.name,
         "title": pol.meta.title,
@@ -101,6 +108,7 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
         "seed": seed,
         "replications": replications,
         "replication_seeds": [[seed, r] for r in range(replications)],
+        "targets_evaluated": "targets" in tables,
         "snapshot_years": sorted(snapshot_years),
         "resolved": {
             "levers": pol.levers,

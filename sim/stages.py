@@ -559,13 +559,16 @@ def reclassify(m: SettlementModel) -> None:
             if share > lv.in_situ.nonfarm_threshold:
                 m.places.urban[j] = True
                 converted |= members
+    village_conv = np.zeros(hh.n, dtype=bool)
     conv_share = lv.in_situ.urban_village_conversion_share
     if conv_share > 0:
         for v in np.flatnonzero(m.urban_village_town >= 0):
             members = (hh.hukou == v) & ~hh.hukou_urban & (u < conv_share)
             hh.hukou[members] = m.urban_village_town[v]
             hh.place[members & (hh.place == v)] = m.urban_village_town[v]
-            converted |= members
+            village_conv |= members
+    m.year_counts["urban_village_converted_persons"] = hh.size()[village_conv].sum() * m.scale
+    converted |= village_conv
     idx = np.flatnonzero(converted)
     hh.hukou_urban[idx] = True
     hh.settled_year[idx] = m.year
