@@ -3,6 +3,9 @@
     sim run POLICY.toml [POLICY.toml ...] [--region REGION.toml] [--start Y --end Y]
             [--seed N] [--replications R] [--scale K] [--snapshot-years Y ...] [--out DIR]
     sim targets POLICY.toml [--region REGION.toml] [--replications R]
+    sim sweep EXPERIMENT.toml [--workers N] [--scheduler ADDRESS] [--resume] [--out DIR]
+    sim compare POLICY.toml POLICY.toml ... [--region REGION.toml] [--replications R]
+    sim sensitivity EXPERIMENT.toml [--workers N] [--scheduler ADDRESS]
     sim check FILE.toml [FILE.toml ...]
 
 With several packages, each is run on the same replications (same households, same draws:
@@ -12,6 +15,7 @@ common random numbers) into ``OUT/<package>/`` and their rates are printed side 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,6 +138,92 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786) instead of "
+                   "a local pool")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _report(rep) -> None:
+    print(rep.summary())
+    for f in rep.failed:
+        print(f"  failed {f['run']}: {f['error']}", file=sys.stderr)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.compare import format_comparison, paired_comparison
+    from sim.experiment import load_experiment
+    from sim.sweep import read_output, run_sweep
+
+    exp = load_experiment(args.experiment)
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                    progress=not args.quiet)
+    _report(rep)
+    if "metrics" in exp.meta.outputs and rep.done + rep.skipped > 0:
+        metrics = read_output(out, "metrics")
+        packages = metrics["package"].unique(maintain_order=True).to_list()
+        if not exp.factors and len(packages) > 1:
+            print()
+            print(format_comparison(paired_comparison(metrics, packages), packages))
+        else:
+            y1 = metrics["year"].max()
+            print()
+            print(metrics.filter(pl.col("year") == y1).group_by("point", "package")
+                  .agg(pl.col("resident_urbanization").mean(), pl.col("hukou_urbanization").mean(),
+                       pl.col("settled_persons").mean(), pl.len().alias("replications"))
+                  .sort("point"))
+    return 1 if rep.failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import format_comparison, paired_comparison
+    from sim.experiment import adhoc_experiment
+    from sim.sweep import read_output, run_sweep
+
+    exp = adhoc_experiment(args.policy, args.region, args.replications, args.seed, args.start,
+                           args.end, args.scale)
+    out = Path(args.out) if args.out else Path("results") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+    rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
+                    progress=not args.quiet)
+    _report(rep)
+    metrics = read_output(out, "metrics")
+    packages = metrics["package"].unique(maintain_order=True).to_list()
+    table = paired_comparison(metrics, packages)
+    table.write_parquet(out / "comparison.parquet")
+    print()
+    print(format_comparison(table, packages))
+    return 1 if rep.failed else 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.compare import sensitivity
+    from sim.experiment import load_experiment
+    from sim.sweep import read_output, run_sweep
+
+    exp = load_experiment(args.experiment)
+    if exp.design.method not in ("morris", "sobol"):
+        raise ConfigError(f"{exp.path}: key 'design.method': sensitivity needs 'morris' or "
+                          f"'sobol' (got '{exp.design.method}')")
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
+                    progress=not args.quiet)
+    _report(rep)
+    metrics = read_output(out, "metrics")
+    design = pl.read_parquet(out / "design.parquet")
+    table = sensitivity(metrics, design, exp.sample_matrix, [f.name for f in exp.factors],
+                        [list(f.range) for f in exp.factors], exp.design.method,
+                        exp.sensitivity.outcomes, exp.sensitivity.year, exp.design.levels)
+    table.write_parquet(out / "sensitivity.parquet")
+    with pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=200, fmt_str_lengths=60):
+        print()
+        print(f"{exp.design.method.title()} indices ({out / 'sensitivity.parquet'}):")
+        print(table)
+    return 1 if rep.failed else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
@@ -173,6 +263,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="also write the run's outputs here")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_targets)
+    sw = sub.add_parser("sweep", help="run an experiment's design points x replications")
+    sw.add_argument("experiment", help="experiment TOML file")
+    _executor_args(sw)
+    sw.add_argument("--resume", action="store_true", help="skip runs already written")
+    sw.add_argument("--out", help="output folder (default: results/<experiment>)")
+    sw.set_defaults(func=cmd_sweep)
+    cp = sub.add_parser("compare", help="compare packages on the same replications (CRN)")
+    cp.add_argument("policy", nargs="+", help="policy package TOML files; the first is the reference")
+    cp.add_argument("--region", help="region TOML (default: each package's own)")
+    cp.add_argument("--replications", type=int, default=10)
+    cp.add_argument("--seed", type=int, default=0)
+    cp.add_argument("--start", type=int)
+    cp.add_argument("--end", type=int)
+    cp.add_argument("--scale", type=float)
+    _executor_args(cp)
+    cp.add_argument("--out", help="output folder (default: results/compare-<time>)")
+    cp.set_defaults(func=cmd_compare)
+    se = sub.add_parser("sensitivity", help="Morris or Sobol indices for an experiment (SALib)")
+    se.add_argument("experiment", help="experiment TOML with design.method morris or sobol")
+    _executor_args(se)
+    se.add_argument("--out", help="output folder (default: results/<experiment>)")
+    se.set_defaults(func=cmd_sensitivity)
     c = sub.add_parser("check", help="validate config files")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=cmd_check)
