@@ -343,7 +343,7 @@ class RegionFile(Strict):
 class Behaviour(Cited):
     """Utility weights and dynamics. Values are calibrated or swept, never set by policy."""
 
-    beta_income: float = 1.5
+    beta_income: float = 1.0
     beta_housing: float = 1.2
     beta_school: float = 0.8
     beta_left_behind: float = 0.5
@@ -463,10 +463,12 @@ def check_provenance(data: Any, path: Path, prefix: str = "", covered: bool = Fa
     here = covered or bool(data.get("source"))
     cited = data.get("sources", {}) if isinstance(data.get("sources"), dict) else {}
     for key, value in data.items():
-        if key in ("source", "sources", "name", "name_zh", "title", "label", "tier", "county",
-                   "metric", "op", "a", "b", "extends", "region", "urban_village_of", "reason",
-                   "clause", "why"):
+        if key in ("source", "sources"):
             continue
+        if isinstance(value, str) and key in ("name", "name_zh", "title", "label", "tier", "county",
+                                              "metric", "op", "a", "b", "extends", "region",
+                                              "urban_village_of", "clause", "why"):
+            continue  # names and references, not numbers
         sub = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, (dict, list)) and not _is_leaf_list(value):
             check_provenance(value, path, sub, here or key in cited)
@@ -532,6 +534,11 @@ def load_region(path: str | Path) -> RegionFile:
         if abs(total - 1.0) > 0.01:
             share = "urban_share" if key == "towns" else "rural_share"
             raise ConfigError(f"{path}: key '{key}[*].{share}': shares must sum to 1 (got {total:.3f})")
+    for i, t in enumerate(region.towns):
+        if t.tier == "rural_community" and t.urban_share > 0:
+            raise ConfigError(f"{path}: key 'towns[{i}].urban_share': a rural_community is not urban "
+                              f"at the base year; its urban_share must be 0 (got {t.urban_share}); "
+                              "use rural_resident_share for its rural residents")
     from sim.places import build_graph, check_connected  # local import: avoids a cycle
 
     check_connected(build_graph(region), path)
@@ -558,36 +565,56 @@ def default_behaviour_path() -> Path:
 
 
 class Policy:
-    """A resolved policy package: the merged lever tree of the file and what it extends, the
-    year-dated changes, and the package's defaults (region, horizon) and targets."""
+    """A resolved policy package: a stack of layers (the root of the ``extends`` chain first,
+    then each child, then any overrides), each a base lever tree with its year-dated changes;
+    plus the package's defaults (region, horizon), targets and unencoded clauses.
 
-    def __init__(self, path: Path, meta: PackageMeta, levers: dict[str, Any],
-                 changes: list[tuple[int, dict[str, Any]]], targets: list[Target],
-                 not_encoded: list[dict[str, str]], files: list[Path]):
+    The levers in force in a year fold the layers in order: a layer's base tree, then its
+    changes up to that year, then the next layer. So a child's setting beats a parent's dated
+    change, and an override beats both.
+    """
+
+    def __init__(self, path: Path, meta: PackageMeta,
+                 layers: list[tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]],
+                 targets: list[Target], not_encoded: list[dict[str, str]], files: list[Path]):
         self.path = path
         self.meta = meta
         self.name = meta.name
-        self.levers = levers
-        self.changes = sorted(changes, key=lambda c: c[0])
+        self.layers = [(base, sorted(changes, key=lambda c: c[0])) for base, changes in layers]
         self.targets = targets
         self.not_encoded = not_encoded
         self.files = files
 
+    @property
+    def levers(self) -> dict[str, Any]:
+        """The base lever trees of all layers merged (before any dated change)."""
+        tree: dict[str, Any] = {}
+        for base, _ in self.layers:
+            tree = deep_merge(tree, base)
+        return tree
+
+    @property
+    def changes(self) -> list[tuple[int, dict[str, Any]]]:
+        """All year-dated changes of all layers, by year."""
+        return sorted((c for _, changes in self.layers for c in changes), key=lambda c: c[0])
+
     def levers_in(self, year: int) -> dict[str, Any]:
-        """The lever tree in force in ``year`` (base levers plus all changes up to that year)."""
-        tree = self.levers
-        for when, delta in self.changes:
-            if when <= year:
-                tree = deep_merge(tree, delta)
+        """The lever tree in force in ``year``."""
+        tree: dict[str, Any] = {}
+        for base, changes in self.layers:
+            tree = deep_merge(tree, base)
+            for when, delta in changes:
+                if when <= year:
+                    tree = deep_merge(tree, delta)
         return tree
 
     def with_levers(self, override: dict[str, Any], name: str | None = None) -> Policy:
-        """A copy of this package with ``override`` (a partial lever tree) merged over its
-        levers, validated like a file's. Used by lever tests and sweeps."""
+        """A copy of this package with ``override`` (a partial lever tree) as a top layer,
+        validated like a file's. Used by lever tests and sweeps."""
         _check_lever_tree(override, self.path, "levers")
         meta = self.meta.model_copy(update={"name": name or self.meta.name})
-        return Policy(self.path, meta, deep_merge(self.levers, override), self.changes,
-                      self.targets, self.not_encoded, self.files)
+        return Policy(self.path, meta, [*self.layers, (override, [])], self.targets,
+                      self.not_encoded, self.files)
 
     @property
     def region_path(self) -> Path | None:
@@ -626,13 +653,12 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
     _check_lever_tree(data.levers, path, "levers")
     for i, change in enumerate(data.changes):
         _check_lever_tree(change.levers, path, f"changes[{i}].levers")
-    levers, changes, targets, files = data.levers, [(c.year, c.levers) for c in data.changes], \
-        list(data.targets), [path]
+    layers = [(data.levers, [(c.year, c.levers) for c in data.changes])]
+    targets, files = list(data.targets), [path]
     meta = data.package
     if meta.extends:
         parent = load_policy(path.parent / meta.extends, (*_chain, path))
-        levers = deep_merge(parent.levers, levers)
-        changes = parent.changes + changes
+        layers = parent.layers + layers
         targets = targets or parent.targets
         files = parent.files + files
         meta = meta.model_copy(update={
@@ -640,7 +666,13 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
             "start": meta.start if meta.start is not None else parent.meta.start,
             "end": meta.end if meta.end is not None else parent.meta.end,
         })
-    return Policy(path, meta, levers, changes, targets, data.not_encoded, files)
+    from sim.outputs import METRIC_NAMES  # local import: outputs imports config indirectly
+
+    for i, t in enumerate(targets):
+        if t.metric not in METRIC_NAMES:
+            raise ConfigError(f"{path}: key 'targets[{i}].metric': unknown metric '{t.metric}'; "
+                              f"allowed: {', '.join(METRIC_NAMES)}")
+    return Policy(path, meta, layers, targets, data.not_encoded, files)
 
 
 def _rebase(parent: Policy, rel: str | None, child: Path) -> str | None:

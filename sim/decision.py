@@ -1,12 +1,15 @@
 """The household decision (DESIGN §5): a random-utility (multinomial logit) choice.
 
-This module is the one place where the decision rule lives. Alternatives for a household
+This module is the one place where the location and settlement decision lives (the smaller
+decisions — buying a home, exiting a right — are simple rules in :mod:`sim.stages`). Alternatives for a household
 without urban hukou are numbered
 
-* ``0``: live in the origin village (not open to outsiders, whose home is outside the region);
-* ``1 + j``: live in town ``j`` as a non-hukou resident;
-* ``1 + T + j``: settle in town ``j`` (take urban hukou) — open only where eligible this year
-  and where ``j`` is urban (a rural community becomes urban only when reclassified).
+* ``0``: live at home — the village (or rural community) where the hukou is registered; not
+  open to outsiders, whose home is outside the region;
+* ``1 + j``: live in town ``j`` as a non-hukou resident (not the household's own community);
+* ``1 + T + j``: settle in town ``j`` (take urban hukou) — open only in the town where the
+  household lives (DESIGN §5), if it is eligible there this year and the town is urban (a rural
+  community becomes urban only when reclassified).
 
 The systematic utility of an alternative is the sum of the named terms below, each a
 function of the household and the place, each documented and each weighted by a behaviour
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import Behaviour, Economy
-from sim.households import OWNED, PUBLIC_RENTAL, Households
+from sim.households import PUBLIC_RENTAL, Households
 from sim.levers import Levers
 from sim.places import Places
 
@@ -77,16 +80,44 @@ def has_permit(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     return years >= ctx.levers.col("services", "permit_min_years")[None, :]
 
 
-def income(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
-    """Expected yearly household income (yuan) at each alternative.
+def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
+                    settled_town: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Yearly income (yuan) from rural assets and farming: at home, away as a non-hukou
+    resident, and settled in town j ([rows, T]; or [rows] for the towns ``settled_town``). The
+    same rule pays realised income in :func:`sim.stages.labour_market`.
 
-    Town: workers x wage x skill premium x employment probability (1 with a job placement in
-    that town). Village: farm income on the land held plus local non-farm work. Away from the
-    village, land earns rent only where land rental (流转) is allowed; collective dividends
-    continue unless the shares were exited; agricultural subsidies stop on settling unless the
-    policy keeps them.
+    At home: farm income on the land held plus local non-farm work, the agricultural subsidy and
+    collective dividends. Away: land earns rent only where land rental (流转) is allowed; the
+    subsidy and dividends continue (rural hukou kept). Settled: rent and dividends only on the
+    rights kept (not surrendered, not exited); the subsidy only where the town's policy keeps it.
     """
-    eco, beh, lv, ts = ctx.economy, ctx.behaviour, ctx.levers, ctx.towns
+    eco, lv, ts = ctx.economy, ctx.levers, ctx.towns
+    workers = hh.workers[rows].astype(np.float64)
+    land = np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows]).astype(np.float64)
+    dividend = np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows]).astype(np.float64)
+    rural = ts.rural_income_index
+    farm = land * eco.farm_income_per_mu * rural + workers * eco.local_nonfarm_income * rural
+    subsidy = land * eco.agri_subsidy_per_mu
+    land_rent = land * eco.land_rent_per_mu * rural * float(lv.rights.land_rental)
+    home = farm + subsidy + dividend
+    away = land_rent + dividend + subsidy
+    land_kept = lv.rights.land.on_settle != "surrendered"
+    coll_kept = lv.rights.collective.on_settle != "surrendered"
+    kept_all = lv.col("services", "agri_subsidies_kept")
+    if settled_town is not None:
+        kept = kept_all[np.clip(settled_town, 0, kept_all.size - 1)]
+        settled = land_rent * land_kept + dividend * coll_kept + np.where(kept, subsidy * land_kept, 0.0)
+    else:
+        settled = (land_rent * land_kept + dividend * coll_kept)[:, None] + \
+            np.where(kept_all[None, :], (subsidy * land_kept)[:, None], 0.0)
+    return home, away, settled
+
+
+def income(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
+    """Expected yearly household income (yuan) at each alternative: in town, workers x wage x
+    skill premium x employment probability (1 with a job placement in that town), plus the
+    non-wage income of :func:`non_wage_income`; at home, the non-wage income alone."""
+    beh, ts = ctx.behaviour, ctx.towns
     T = ctx.places.n_towns
     workers = hh.workers[rows].astype(np.float64)
     skill = 1.0 + beh.skill_premium * hh.skill[rows]
@@ -95,23 +126,8 @@ def income(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     has_placement = placed >= 0
     p_emp[has_placement, placed[has_placement]] = 1.0
     wage = workers[:, None] * skill[:, None] * ts.wage[None, :] * p_emp
-
-    land = np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows])
-    dividend = np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows])
-    rural = ts.rural_income_index
-    farm = land * eco.farm_income_per_mu * rural + workers * eco.local_nonfarm_income * rural
-    subsidy = land * eco.agri_subsidy_per_mu
-    land_rent = land * eco.land_rent_per_mu * rural * float(lv.rights.land_rental)
-    village = farm + subsidy + dividend
-
-    away = land_rent + dividend + subsidy  # rural hukou kept: subsidies continue
-    resident = wage + away[:, None]
-    kept = lv.col("services", "agri_subsidies_kept")[None, :]
-    land_kept = lv.rights.land.on_settle != "surrendered"
-    coll_kept = lv.rights.collective.on_settle != "surrendered"
-    settled = wage + (land_rent * land_kept)[:, None] + (dividend * coll_kept)[:, None] + \
-        np.where(kept, (subsidy * land_kept)[:, None], 0.0)
-    return np.maximum(_alts(village, resident, settled), 1000.0)
+    home, away, settled = non_wage_income(hh, rows, ctx)
+    return np.maximum(_alts(home, wage + away[:, None], wage + settled), 1000.0)
 
 
 def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
@@ -243,12 +259,11 @@ def rights_kept(hh: Households, rows: np.ndarray, ctx: Context, inc: np.ndarray)
 
 
 def distance(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
-    """Distance from home: -beta * ln(1 + road km from the origin). Outsiders' origin is outside
+    """Distance from home: -beta * ln(1 + road km from home). Outsiders' home is outside
     the region, equally far from every town, so the term is 0 for them."""
     places = ctx.places
     T = places.n_towns
-    origin = hh.origin[rows]
-    km = places.km[origin][:, :T].astype(np.float64)
+    km = places.km[hh.home()[rows]][:, :T].astype(np.float64)
     term = -ctx.behaviour.beta_distance * np.log1p(km)
     term[~hh.native[rows]] = 0.0
     return _alts(np.zeros(rows.size), term, term)
@@ -284,14 +299,16 @@ def moving(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     beh, lv = ctx.behaviour, ctx.levers
     T = ctx.places.n_towns
     place = hh.place[rows]
-    dest = np.concatenate([hh.origin[rows][:, None],
+    dest = np.concatenate([hh.home()[rows][:, None],
                            np.broadcast_to(np.arange(T)[None, :], (rows.size, T)),
                            np.broadcast_to(np.arange(T)[None, :], (rows.size, T))], axis=1)
     moves = dest != place[:, None]
     in_town = place < T
     portable = lv.col("services", "insurance_portable")
-    lose_ins = in_town[:, None] & moves & ~np.concatenate([[False], portable, portable])[None, :]
-    lose_ins[:, 0] = in_town & moves[:, 0]  # returning to the village also loses them
+    here_portable = portable[np.minimum(place, T - 1)] & in_town
+    # contributions carry over only between two towns that both make them portable
+    keeps = here_portable[:, None] & np.concatenate([[False], portable, portable])[None, :]
+    lose_ins = in_town[:, None] & moves & ~keeps
     return -beh.beta_move * moves - beh.beta_insurance_loss * lose_ins * hh.insurance_years[rows][:, None]
 
 
@@ -309,8 +326,8 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
               eligible: np.ndarray | None) -> np.ndarray:
     """Systematic utility [rows, 1 + 2T]; unavailable alternatives are -inf.
 
-    ``eligible`` [rows, T] gates the settle alternatives; ``None`` opens all of them (used for
-    settlement intention).
+    ``eligible`` [rows, T] gates the settle alternative of the household's own town; ``None``
+    opens it (used for settlement intention).
     """
     beh = ctx.behaviour
     T = ctx.places.n_towns
@@ -327,10 +344,13 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
          + generation(hh, rows, ctx, year)
          + moving(hh, rows, ctx)
          + constants(ctx))
+    towns = np.arange(T)[None, :]
     available = np.ones_like(v, dtype=bool)
     available[:, 0] = hh.native[rows]
+    available[:, 1:1 + T] = hh.home()[rows][:, None] != towns  # not a migrant in one's own community
+    here = hh.place[rows][:, None] == towns
     urban = ctx.places.urban[:T][None, :]
-    available[:, 1 + T:] = urban & (True if eligible is None else eligible)
+    available[:, 1 + T:] = here & urban & (True if eligible is None else eligible)
     return np.where(available, v, -np.inf)
 
 

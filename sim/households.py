@@ -2,10 +2,11 @@
 
 One row per household. A household's members are in one of two locations: with the household
 at its current place, or at home in the origin village (elders and left-behind children of a
-non-hukou migrant household). Settled (urban-hukou) households and households living in their
-village have every member with them. Outsider households (not natives of the region) migrate as
-whole families (assumption: they have no home place inside the region); their school-age
-children without a public seat attend a private school in town.
+non-hukou migrant household). Settled (urban-hukou) households and households living at home
+(their village, or the rural community where their hukou is) have every member with them.
+Outsider households (not natives of the region) migrate as whole families (assumption: their
+home lies outside the region; an origin village inside it is drawn only for the network and
+kin terms); their school-age children without a public seat attend a private school in town.
 
 Place numbers: towns 0..T-1, villages T..T+V-1 (see :mod:`sim.places`).
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.config import Behaviour, RegionFile
+from sim.config import RegionFile
 from sim.places import RURAL_COMMUNITY, Places
 
 # housing tenure in town
@@ -78,9 +79,26 @@ class Households:
     def in_town(self, n_towns: int) -> np.ndarray:
         return self.place < n_towns
 
+    def home(self) -> np.ndarray:
+        """The place where a household is at home: where its hukou is registered (a village, a
+        rural community, or a town for urban hukou); outsiders' home is outside the region, so
+        their origin village stands in (never used for persons: outsiders live as whole
+        families where they are)."""
+        return np.where(self.hukou >= 0, self.hukou, self.origin)
+
+    def at_home_rural(self) -> np.ndarray:
+        """Rural-hukou households living where their hukou is (village or rural community)."""
+        return ~self.hukou_urban & (self.place == self.hukou)
+
+    def town_dweller(self, n_towns: int) -> np.ndarray:
+        """Households living in a town as townspeople: migrants and hukou holders (not rural
+        households at home in their own rural community)."""
+        return self.in_town(n_towns) & ~self.at_home_rural()
+
     def migrant(self, n_towns: int) -> np.ndarray:
-        """Non-hukou town residents (the migrants who may settle)."""
-        return self.in_town(n_towns) & ~self.hukou_urban
+        """Non-hukou town residents away from home: the migrants who may settle. (A rural
+        household living in its own rural community is at home, not a migrant.)"""
+        return self.in_town(n_towns) & ~self.hukou_urban & (self.place != self.hukou)
 
     def persons_at_place(self, n_towns: int) -> np.ndarray:
         """Persons living at the household's current place."""
@@ -89,11 +107,11 @@ class Households:
                         self.size())
 
     def persons_at_home(self, n_towns: int) -> np.ndarray:
-        """Persons living in the origin village while the household is in town without hukou."""
+        """Persons living at home (see :meth:`home`) while the household is away in town."""
         return self.size() - self.persons_at_place(n_towns)
 
     def left_behind(self, n_towns: int) -> np.ndarray:
-        """School-age children of native migrant households left in the village."""
+        """School-age children of native migrant households left at home."""
         away = self.migrant(n_towns) & self.native
         return np.where(away, self.kids_school - self.kids_with, 0)
 
@@ -104,52 +122,108 @@ class Households:
         return Households(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np.random.Generator,
-               scale: float = 1.0) -> Households:
-    """Build the base-year population of ``region`` (one row stands for ``scale`` households).
+# Household composition (assumption): extra workers, school-age and pre-school children and
+# elders are binomial draws whose probabilities are scaled so that the mean household size
+# equals the region's; the shape (who is there at what head age) is fixed below.
+_EXTRA_WORKERS = (3, 0.28)  # trials, probability at scale 1
+_KIDS_SCHOOL = (2, 0.45)  # heads aged 28-49
+_KIDS_PRE = (1, 0.35)  # heads under 40
+_ELDERS = (3, 0.22)
 
-    Matches the region's population, mean household size, resident and hukou urbanisation and
-    the town and village shares. Attribute distributions not given by the region are
-    assumptions documented in docs/ODD.md.
+
+def _composition(rng: np.random.Generator, head_age: np.ndarray, mean_size: float) -> tuple[np.ndarray, ...]:
+    n = head_age.size
+    school_age = (head_age >= 28) & (head_age < 50)
+    pre_age = head_age < 40
+    base = (_EXTRA_WORKERS[0] * _EXTRA_WORKERS[1] + school_age.mean() * _KIDS_SCHOOL[0] * _KIDS_SCHOOL[1]
+            + pre_age.mean() * _KIDS_PRE[0] * _KIDS_PRE[1] + _ELDERS[0] * _ELDERS[1])
+    f = max(mean_size - 1.0, 0.0) / base
+    p = lambda spec: min(spec[1] * f, 1.0)  # noqa: E731
+    workers = (1 + rng.binomial(_EXTRA_WORKERS[0], p(_EXTRA_WORKERS), n)).astype(np.int8)
+    kids_school = np.where(school_age, rng.binomial(_KIDS_SCHOOL[0], p(_KIDS_SCHOOL), n), 0).astype(np.int8)
+    kids_pre = np.where(pre_age, rng.binomial(_KIDS_PRE[0], p(_KIDS_PRE), n), 0).astype(np.int8)
+    elders = rng.binomial(_ELDERS[0], p(_ELDERS), n).astype(np.int8)
+    return workers, kids_school, kids_pre, elders
+
+
+def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, scale: float = 1.0,
+               year: int | None = None) -> Households:
+    """Build the starting population of ``region`` (one row stands for ``scale`` households),
+    dated ``year`` (default: the region's base year).
+
+    Matches the region's population, mean household size, resident and hukou urbanisation
+    (counting urban villages as urban), the new-generation share of migrants, and the town and
+    village shares. Other attribute distributions are assumptions documented in docs/ODD.md.
     """
     meta, eco = region.region, region.economy
     T = places.n_towns
-    year = meta.base_year
-    n_target = max(8, int(round(meta.population / meta.mean_household_size / scale)))
-    n = int(n_target * 1.3) + 16
-
-    head_age = rng.integers(22, 70, n).astype(np.int16)
-    young = head_age < 50
-    workers = (1 + rng.binomial(2, 0.42, n)).astype(np.int8)
-    kids_school = np.where(young & (head_age > 27), rng.binomial(2, 0.45, n), 0).astype(np.int8)
-    kids_pre = np.where(head_age < 40, rng.binomial(1, 0.35, n), 0).astype(np.int8)
-    elders = rng.binomial(2, 0.33, n).astype(np.int8)
-    # rescale household size to the region's mean by trimming elders/workers where above it
-    size = workers.astype(np.int32) + elders + kids_pre + kids_school
+    year = meta.base_year if year is None else year
     persons_target = meta.population / scale
+    n = int(persons_target / meta.mean_household_size * 1.15) + 32
+    head_age = rng.integers(22, 70, n).astype(np.int16)
+    workers, kids_school, kids_pre, elders = _composition(rng, head_age, meta.mean_household_size)
+    size = workers.astype(np.int32) + elders + kids_pre + kids_school
     cum = np.cumsum(size)
+    if cum[-1] < persons_target:  # very unusual draw: add households until the target is met
+        extra = int((persons_target - cum[-1]) / meta.mean_household_size * 1.5) + 32
+        age2 = rng.integers(22, 70, extra).astype(np.int16)
+        parts = _composition(rng, age2, meta.mean_household_size)
+        head_age = np.concatenate([head_age, age2])
+        workers, kids_school, kids_pre, elders = (np.concatenate([a, b]) for a, b in
+                                                  zip((workers, kids_school, kids_pre, elders), parts))
+        size = workers.astype(np.int32) + elders + kids_pre + kids_school
+        cum = np.cumsum(size)
     n = int(np.searchsorted(cum, persons_target)) + 1
-    head_age, workers, kids_school, kids_pre, elders = (a[:n] for a in
-                                                        (head_age, workers, kids_school, kids_pre, elders))
-    size = size[:n]
+    head_age, workers, kids_school, kids_pre, elders, size = (
+        a[:n] for a in (head_age, workers, kids_school, kids_pre, elders, size))
+
+    # origin villages by share; urban villages (城中村) are villages inside a town, counted urban
+    village_share = np.array([v.rural_share for v in region.villages], dtype=np.float64)
+    village_share = village_share / village_share.sum()
+    origin = (T + rng.choice(len(region.villages), size=n, p=village_share)).astype(np.int32)
+    urban_village = places.urban[origin]
 
     # statuses by persons: urban natives (urban hukou), non-hukou town residents, villagers
     order = rng.permutation(n)
+    order = np.concatenate([order[~urban_village[order]], order[urban_village[order]]])
     cum = np.cumsum(size[order])
-    total = cum[-1]
+    total = float(size.sum())
     n_urban_hukou = int(np.searchsorted(cum, meta.hukou_urbanization * total))
     urban_native = np.zeros(n, dtype=bool)
     urban_native[order[:n_urban_hukou]] = True
 
     rest = order[n_urban_hukou:]
+    rest = rest[~urban_village[rest]]  # urban-village households stay in their village
+    # migrants are younger: re-age candidates so the new-generation share among migrants
+    # matches the region's (children are redrawn for the new age)
+    born = year - head_age[rest]
+    s0 = float((born >= 1980).mean()) if rest.size else 0.0
+    target = eco.new_generation_share
+    p_re = max(0.0, (target - s0) / max(1.0 - s0, 1e-9))
+    youngest = max(year - 1980, 20)
+    re = (rng.random(rest.size) < p_re) & (born < 1980)
+    idx = rest[re]
+    if idx.size and youngest > 20:
+        head_age[idx] = rng.integers(20, youngest + 1, idx.size)
+        _, ks, kp, _ = _composition(rng, head_age[idx], meta.mean_household_size)
+        # keep each household's size (and so the matched population): children for the new
+        # age, elders take up the difference, children give way if there is no room
+        old = size[idx].astype(np.int32)
+        room = old - workers[idx]
+        ks = np.minimum(ks, room).astype(np.int8)
+        kp = np.minimum(kp, room - ks).astype(np.int8)
+        kids_school[idx], kids_pre[idx] = ks, kp
+        elders[idx] = (room - ks - kp).astype(np.int8)
     wc = eco.children_with_parents_share
     kids_with_if_migrant = rng.binomial(kids_school[rest], wc).astype(np.int8)
     native_mig = rng.random(rest.size) >= meta.outsider_share_of_migrants
     in_town_persons = np.where(native_mig,
                                workers[rest].astype(np.int32) + kids_pre[rest] + kids_with_if_migrant,
                                size[rest])
-    need = (meta.resident_urbanization - meta.hukou_urbanization) * total
-    k = int(np.searchsorted(np.cumsum(in_town_persons), need))
+    total = float(size.sum())
+    uv_persons = float(size[urban_village & ~urban_native].sum())
+    need = meta.resident_urbanization * total - float(size[urban_native].sum()) - uv_persons
+    k = int(np.searchsorted(np.cumsum(in_town_persons), max(need, 0.0)))
     migrant = np.zeros(n, dtype=bool)
     migrant[rest[:k]] = True
     native = np.ones(n, dtype=bool)
@@ -160,39 +234,34 @@ def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np
     kids_with[outsider_idx] = kids_school[outsider_idx]
     kids_with[urban_native] = kids_school[urban_native]
 
-    # places
     town_share = np.array([t.urban_share for t in region.towns], dtype=np.float64)
     town_share = town_share / town_share.sum()
-    village_share = np.array([v.rural_share for v in region.villages], dtype=np.float64)
-    village_share = village_share / village_share.sum()
-    origin = (T + rng.choice(len(region.villages), size=n, p=village_share)).astype(np.int32)
     place = origin.copy()
     town_of = rng.choice(T, size=n, p=town_share).astype(np.int32)
     place[urban_native | migrant] = town_of[urban_native | migrant]
     # migrants come mostly from nearby villages: redraw origin with weight share / distance
     mig_idx = np.flatnonzero(migrant)
-    if mig_idx.size:
-        w = village_share[None, :] / (1.0 + places.km[np.ix_(np.arange(T), np.arange(T, places.n_places))])
+    rural_villages = np.flatnonzero(~places.urban[T:])
+    if mig_idx.size and rural_villages.size:
+        w = village_share[rural_villages][None, :] / \
+            (1.0 + places.km[np.ix_(np.arange(T), T + rural_villages)])
         w = w / w.sum(axis=1, keepdims=True)
-        u = rng.random(mig_idx.size)
         cdf = np.cumsum(w[town_of[mig_idx]], axis=1)
-        origin[mig_idx] = T + np.minimum((u[:, None] > cdf).sum(axis=1), len(region.villages) - 1)
+        pick = np.minimum((rng.random(mig_idx.size)[:, None] > cdf).sum(axis=1), rural_villages.size - 1)
+        origin[mig_idx] = T + rural_villages[pick]
     origin[urban_native] = town_of[urban_native]
-    # rural communities (新型农村社区): some villagers already live there, still rural
+    hukou = np.where(urban_native, place, origin).astype(np.int32)
+    # rural communities (新型农村社区): some villagers already live there, at home: their hukou
+    # is registered in the community; their land and assets stay those of their village
+    taken = np.zeros(n, dtype=bool)
     for j, t in enumerate(region.towns):
         if places.tier[j] == RURAL_COMMUNITY and t.rural_resident_share > 0:
-            villagers = np.flatnonzero(~urban_native & ~migrant & (place == origin))
+            villagers = np.flatnonzero(~urban_native & ~migrant & ~taken & ~urban_village)
             pick = villagers[rng.random(villagers.size) < t.rural_resident_share]
             place[pick] = j
-            origin[pick] = j
-    hukou = np.where(urban_native, place, origin).astype(np.int32)
+            hukou[pick] = j
+            taken[pick] = True
     hukou[~native] = NO_PLACE  # outsiders' rural hukou lies outside the region
-
-    birth_year = (year - head_age).astype(np.int16)
-    newgen_bias = rng.random(n) < eco.new_generation_share
-    # migrants are younger: pull ages of part of the migrants down
-    shift = migrant & newgen_bias
-    head_age[shift] = rng.integers(20, year - 1980 + 1 if year - 1980 >= 20 else 21, shift.sum())
     birth_year = (year - head_age).astype(np.int16)
 
     education = np.clip(rng.binomial(3, np.where(urban_native, 0.6, 0.3)), 0, 3).astype(np.int8)
@@ -200,14 +269,14 @@ def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np
     stable = (urban_native & (rng.random(n) < 0.7)) | (migrant & (rng.random(n) < eco.stable_job_share))
     years_in_town = np.where(migrant, rng.integers(0, 10, n), np.where(urban_native, 20, 0)).astype(np.int8)
     ins_years = np.where(stable, np.minimum(years_in_town, rng.integers(0, 10, n)), 0).astype(np.int8)
-    ins_years[urban_native] = np.minimum(head_age[urban_native] - 20, 60).astype(np.int8)
+    ins_years[urban_native] = np.clip(head_age[urban_native] - 20, 0, 60).astype(np.int8)
     tenure = np.full(n, VILLAGE_HOME, dtype=np.int8)
     tenure[migrant] = np.where(rng.random(mig_idx.size) < 0.3, DORM, RENTED)
     tenure[urban_native] = OWNED
     owned_town = np.where(urban_native, place, NO_PLACE).astype(np.int32)
 
     vill = origin - T
-    is_village = (origin >= T) & native
+    is_village = (origin >= T) & native & ~urban_native
     land_per = np.array([v.land_mu_per_household for v in region.villages], dtype=np.float32)
     home_val = np.array([v.homestead_value_yuan for v in region.villages], dtype=np.float32)
     divi = np.array([v.collective_dividend_yuan for v in region.villages], dtype=np.float32)
@@ -215,8 +284,6 @@ def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np
     land_mu = np.where(is_village, land_per[safe_v] * rng.gamma(4.0, 0.25, n), 0).astype(np.float32)
     homestead = np.where(is_village, home_val[safe_v] * rng.gamma(4.0, 0.25, n), 0).astype(np.float32)
     dividend = np.where(is_village, divi[safe_v], 0).astype(np.float32)
-    # urban villages (城中村) need nothing here: their place is flagged urban in Places, so
-    # their villagers count as urban residents while keeping rural hukou and assets.
 
     wage = eco.urban_wage_yuan
     rural_pc = eco.rural_income_per_capita
@@ -225,7 +292,7 @@ def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np
 
     kin = np.full(n, NO_PLACE, dtype=np.int32)
     kin_gen = np.zeros(n, dtype=np.int8)
-    # kin ties: a share of households has a kin household from the same origin
+    # kin ties: half the households have a kin household from the same origin
     has_kin = rng.random(n) < 0.5
     idx = np.flatnonzero(has_kin)
     if idx.size > 1:
@@ -235,7 +302,6 @@ def synthesize(region: RegionFile, behaviour: Behaviour, places: Places, rng: np
         same = origin[partner] == origin[sorted_idx]
         kin[sorted_idx[same]] = partner[same]
         kin_gen[sorted_idx[same]] = rng.integers(1, 4, int(same.sum()))
-
     # some rural households have kin who settled in town long ago (urban natives)
     urban_idx = np.flatnonzero(urban_native)
     to_urban = ~urban_native & (kin < 0) & (rng.random(n) < 0.2)

@@ -38,6 +38,7 @@ import numpy as np
 
 from sim.config import (
     PER_TOWN_GROUPS,
+    ConfigError,
     InSituLevers,
     Policy,
     PriorityLevers,
@@ -91,25 +92,41 @@ def _strip(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(policy: Policy, places: Places, year: int) -> Levers:
-    """Merge the package's lever layers for every town of ``places`` in ``year``."""
+    """Merge the package's lever layers for every town of ``places`` in ``year``.
+
+    Per-town groups merge ``default`` -> ``tiers.<tier>`` -> ``towns.<name>``. Outsiders' hukou
+    rules interleave by specificity: natives' default, outsiders' default, natives' tier,
+    outsiders' tier, natives' town, outsiders' town — so a town-specific rule for natives is
+    not loosened by a general rule for outsiders.
+    """
     tree = policy.levers_in(year)
     per_town: dict[str, list[Any]] = {}
-    merged_native: list[dict[str, Any]] = []
-    for group, model in PER_TOWN_GROUPS.items():
+
+    def layers(group: str, j: int) -> list[dict[str, Any]]:
         body = tree.get(group, {})
+        return [_strip(body.get("default", {})),
+                _strip(body.get("tiers", {}).get(places.tier_name(j), {})),
+                _strip(body.get("towns", {}).get(places.names[j], {}))]
+
+    for group, model in PER_TOWN_GROUPS.items():
         out = []
         for j in range(places.n_towns):
-            tier = places.tier_name(j)
-            name = places.names[j]
-            layers = [body.get("default", {}), body.get("tiers", {}).get(tier, {}),
-                      body.get("towns", {}).get(name, {})]
-            merged: dict[str, Any] = merged_native[j] if group == "hukou_outsiders" else {}
-            for layer in layers:
-                merged = deep_merge(merged, _strip(layer))
-            if group == "hukou":
-                merged_native.append(merged)
+            if group == "hukou_outsiders":
+                nat, out_ = layers("hukou", j), layers("hukou_outsiders", j)
+                stack = [nat[0], out_[0], nat[1], out_[1], nat[2], out_[2]]
+            else:
+                stack = layers(group, j)
+            merged: dict[str, Any] = {}
+            for layer in stack:
+                merged = deep_merge(merged, layer)
             out.append(model.model_validate(merged))
         per_town[group] = out
+    for j, f in enumerate(per_town["fiscal"]):
+        if f.transfer_share_schools + f.transfer_share_housing > 1.0 + 1e-9:
+            raise ConfigError(
+                f"{policy.path}: key 'levers.fiscal' (town '{places.names[j]}', year {year}): "
+                "transfer_share_schools + transfer_share_housing must not exceed 1 (got "
+                f"{f.transfer_share_schools} + {f.transfer_share_housing})")
     return Levers(
         year=year,
         per_town=per_town,

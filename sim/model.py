@@ -16,7 +16,7 @@ from typing import Any
 
 import mesa
 import numpy as np
-from mesa.discrete_space import Network
+from mesa.discrete_space import FixedAgent, Network
 
 from sim import stages
 from sim.config import (
@@ -46,11 +46,13 @@ METRIC_COLUMNS = [
 ]
 
 
-class TownAgent(mesa.Agent):
-    """A town as a Mesa agent: a view on the model's town arrays (for Mesa tools and viz)."""
+class TownAgent(FixedAgent):
+    """A town as a Mesa agent on its cell of the town network: a view on the model's town
+    arrays (for Mesa tools and viz)."""
 
-    def __init__(self, model: SettlementModel, index: int):
+    def __init__(self, model: SettlementModel, index: int, cell: Any):
         super().__init__(model)
+        self.cell = cell
         self.index = index
         self.name = model.places.names[index]
         self.tier = model.places.tier_name(index)
@@ -104,20 +106,31 @@ class SettlementModel(mesa.Model):
         base = self.region.region.base_year
         self.start = start or self.policy.meta.start or base + 1
         self.end = end or self.policy.meta.end or self.start + 9
+        where = f"{self.policy.path}: key 'package.start'/'package.end' (or --start/--end)"
+        if self.start <= base:
+            raise ConfigError(f"{where}: start year {self.start} must be after the region's base "
+                              f"year {base} (region '{self.region.region.name}')")
         if self.end < self.start:
-            raise ConfigError(f"end year {self.end} is before start year {self.start}")
+            raise ConfigError(f"{where}: end year {self.end} is before start year {self.start}")
         self.scale = float(scale or self.region.region.default_scale)
         self.snapshot_years = set(int(y) for y in snapshot_years)
         self.year = self.start - 1
 
         self.places: Places = build_places(self.region)
         self.T = self.places.n_towns
-        self.hh: Households = synthesize(self.region, self.behaviour, self.places,
-                                         self.stream("population"), self.scale)
+        # every year's levers, resolved (and so validated) before anything runs
+        self.levers_by_year = {y: resolve(self.policy, self.places, y)
+                               for y in range(self.start, self.end + 1)}
+        # the population is drawn from a stream keyed by the region's base year, not by the
+        # package's start: every package on this region sees the same households
+        self.hh: Households = synthesize(self.region, self.places,
+                                         self.stream("population", year=base), self.scale)
+        self.hh.birth_year += np.int16(self.start - 1 - base)  # the state is dated start - 1
         self._init_towns()
         self.grid = Network(self.places.graph.subgraph(self.places.names[: self.T]).copy(),
                             random=self.random, layout=None)
-        self.town_agents = [TownAgent(self, j) for j in range(self.T)]
+        cells = {c.coordinate: c for c in self.grid.all_cells}
+        self.town_agents = [TownAgent(self, j, cells[self.places.names[j]]) for j in range(self.T)]
 
         self.metrics: list[dict[str, Any]] = []
         self.groups: list[dict[str, Any]] = []
@@ -132,11 +145,11 @@ class SettlementModel(mesa.Model):
 
     # -----------------------------------------------------------------------------------------
 
-    def stream(self, name: str) -> np.random.Generator:
+    def stream(self, name: str, year: int | None = None) -> np.random.Generator:
         """The random stream ``name`` for this replication and year. Keyed by seed, replication,
         stream and year only, never by policy: common random numbers across packages."""
-        ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS[name],
-                                                          max(self.year, 0)))
+        y = self.year if year is None else year
+        ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS[name], max(y, 0)))
         return np.random.Generator(np.random.PCG64(ss))
 
     def _init_towns(self) -> None:
@@ -199,12 +212,12 @@ class SettlementModel(mesa.Model):
     def _baseline(self) -> None:
         """Record the starting state (year ``start - 1``), with intention and eligibility
         measured under the levers of the first simulated year."""
-        self.levers: Levers = resolve(self.policy, self.places, self.start)
+        self.levers: Levers = self.levers_by_year[self.start]
         self.year_counts: dict[str, float] = defaultdict(float)
         self._flows = []
         stages.eligibility(self)
         T = self.T
-        mig = np.flatnonzero((self.hh.place < T) & ~self.hh.hukou_urban)
+        mig = np.flatnonzero(self.hh.migrant(T))
         self.intention = np.full(self.hh.n, np.nan, dtype=np.float32)
         if mig.size:
             self.intention[mig] = settlement_intention(self.hh, mig, self.context(), self.year)
@@ -215,7 +228,7 @@ class SettlementModel(mesa.Model):
     def step(self) -> None:
         """One year: the eight stages of DESIGN §3 in order."""
         self.year += 1
-        self.levers = resolve(self.policy, self.places, self.year)
+        self.levers = self.levers_by_year[self.year]
         self.year_counts = defaultdict(float)
         self._flows = []
         self.settled_now = np.zeros(0, dtype=np.int64)

@@ -26,6 +26,17 @@ from sim.households import PUBLIC_RENTAL, RENTED
 if TYPE_CHECKING:
     from sim.model import SettlementModel
 
+METRIC_NAMES = (
+    "population", "households", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
+    "migrated_persons", "settled_households", "settled_persons", "returned_persons",
+    "reclassified_persons", "urban_village_converted_persons", "new_hukou_persons",
+    "settlement_intention", "eligible_share", "left_behind_children", "land_exited_mu",
+    "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan", "public_cost_yuan",
+    "rental_subsidy_yuan", "purchase_support_yuan", "transfer_yuan", "births", "deaths",
+    "homes_bought", "trained", "reserved_jobs_filled", "quota_refused_households",
+    "non_hukou_residents",
+)
+
 GROUP_NAMES = ("all", "new_generation", "with_children", "with_land", "native", "outsider")
 
 
@@ -46,7 +57,7 @@ def rental_subsidy_paid(m: SettlementModel) -> float:
     from sim.decision import has_permit
 
     hh, T, lv = m.hh, m.T, m.levers
-    rows = np.flatnonzero((hh.place < T) & np.isin(hh.tenure, (RENTED, PUBLIC_RENTAL)))
+    rows = np.flatnonzero(hh.town_dweller(T) & np.isin(hh.tenure, (RENTED, PUBLIC_RENTAL)))
     if rows.size == 0:
         return 0.0
     town = hh.place[rows]
@@ -65,13 +76,14 @@ def record_year(m: SettlementModel) -> None:
     at_home = size - at_place
     urban = m.places.urban
     population = float(size.sum()) * k
-    urban_res = float((at_place * urban[hh.place] + at_home * urban[hh.origin]).sum()) * k
+    urban_res = float((at_place * urban[hh.place] + at_home * urban[hh.home()]).sum()) * k
     hukou_urban = float(size[hh.hukou_urban].sum()) * k
     mig = m.start_migrants
     intention = m.intention[mig]
-    rental_sub = rental_subsidy_paid(m) if m.want.max(initial=-1) >= 0 else 0.0
+    rental_sub = rental_subsidy_paid(m) if m.year >= m.start else 0.0  # not in the start row
     public_cost = (c["purchase_support_yuan"] + rental_sub + c["school_funding_yuan"]
-                   + c["service_cost_yuan"] + c["public_rental_built_yuan"])
+                   + c["service_cost_yuan"] + c["public_rental_built_yuan"]
+                   + c["seat_growth_cost_yuan"])
     row: dict[str, Any] = {
         "replication": m.replication,
         "seed": m.seed,
@@ -105,8 +117,9 @@ def record_year(m: SettlementModel) -> None:
         "trained": c["trained"],
         "reserved_jobs_filled": c["reserved_jobs_filled"],
         "quota_refused_households": c["quota_refused_households"],
-        "non_hukou_residents": float(at_place[(hh.place < T) & ~hh.hukou_urban].sum()) * k,
+        "non_hukou_residents": float(at_place[hh.migrant(T)].sum()) * k,
     }
+    assert tuple(k for k in row if k not in ("replication", "seed", "year")) == METRIC_NAMES
     m.metrics.append(row)
 
     settled = np.zeros(hh.n, dtype=bool)

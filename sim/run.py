@@ -138,7 +138,10 @@ def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Pa
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
                                                       default=str))
         if out.exists():
-            shutil.rmtree(out)
+            if not (out / "manifest.json").is_file() and any(out.iterdir()):
+                raise FileExistsError(f"{out} exists and is not a run folder; choose another --out "
+                                      "(nothing was overwritten)")
+            shutil.rmtree(out)  # an earlier run written to the same folder is replaced
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -91,12 +91,12 @@ def labour_market(m: SettlementModel) -> None:
     households earn and save."""
     hh, beh, lv, T = m.hh, m.behaviour, m.levers, m.T
     rng = m.stream("labour")
-    u = rng.random((hh.n, 6), dtype=np.float32)
+    u = rng.random((hh.n, 5), dtype=np.float32)
     z = rng.standard_normal(hh.n, dtype=np.float32)
     m.wage *= 1.0 + beh.wage_growth
     m.rural_index *= 1.0 + beh.rural_income_growth
 
-    in_town = hh.place < T
+    in_town = hh.town_dweller(T)  # town labour market: migrants and hukou holders in town
     town = np.where(in_town, hh.place, 0)
     p = np.where(hh.stable_job, np.maximum(m.employment_rate[town], beh.stable_job_retention),
                  m.employment_rate[town])
@@ -112,8 +112,8 @@ def labour_market(m: SettlementModel) -> None:
     hh.placement[:] = NO_PLACE
     offers = lv.col("jobs", "placements")
     if offers.sum() > 0:
-        cand = np.flatnonzero(hh.native & (hh.place == hh.origin) & (hh.origin >= T) & (hh.workers > 0))
-        km = np.where(offers[None, :] > 0, m.places.km[hh.origin[cand]][:, :T], np.inf)
+        cand = np.flatnonzero(hh.native & hh.at_home_rural() & (hh.workers > 0))
+        km = np.where(offers[None, :] > 0, m.places.km[hh.home()[cand]][:, :T], np.inf)
         target = km.argmin(axis=1)
         ok = ration(target, priority_rank(m, cand), u[cand, 3], np.full(cand.size, m.scale), offers)
         hh.placement[cand[ok]] = target[ok]
@@ -121,27 +121,20 @@ def labour_market(m: SettlementModel) -> None:
     # training places: migrants in town below the top skill level, by priority
     places_ = lv.col("jobs", "training_places")
     if places_.sum() > 0:
-        cand = np.flatnonzero(in_town & ~hh.hukou_urban & (hh.skill < 3))
+        cand = np.flatnonzero(hh.migrant(T) & (hh.skill < 3))
         ok = ration(hh.place[cand], priority_rank(m, cand), u[cand, 4],
                     np.full(cand.size, m.scale), places_)
         hh.skill[cand[ok]] += 1
         m.year_counts["trained"] = ok.sum() * m.scale
 
-    eco = m.economy
     skill = 1.0 + beh.skill_premium * hh.skill
     noise = np.exp(beh.wage_sd * z - 0.5 * beh.wage_sd**2)
     town_income = hh.employed * m.wage[town] * skill * noise
-    land = np.where(hh.land_exited, 0.0, hh.land_mu)
-    dividend = np.where(hh.collective_exited, 0.0, hh.dividend)
-    farm = land * eco.farm_income_per_mu * m.rural_index + \
-        hh.workers * eco.local_nonfarm_income * m.rural_index * noise
-    rent_out = land * eco.land_rent_per_mu * m.rural_index * float(lv.rights.land_rental)
-    at_home = hh.place == hh.origin
-    income = np.where(in_town, town_income + np.where(hh.native & ~hh.hukou_urban, rent_out, 0.0),
-                      farm) + dividend + land * eco.agri_subsidy_per_mu
+    rows = np.arange(hh.n)
+    home, away, settled = decision.non_wage_income(hh, rows, m.context(), settled_town=hh.place)
+    income = np.where(~in_town, home, town_income + np.where(hh.hukou_urban, settled, away))
     hh.income[:] = income
     hh.savings[:] = np.maximum(hh.savings + beh.savings_rate * income, 0.0)
-    m.year_counts["farm_households"] = int((at_home & ~in_town).sum())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,11 +148,12 @@ def ageing(m: SettlementModel) -> None:
     behaviour's crude rates; an old head hands over to the next generation."""
     hh, beh, T = m.hh, m.behaviour, m.T
     rng = m.stream("demography")
-    u = rng.random((hh.n, 4), dtype=np.float32)
+    u = rng.random((hh.n, 3), dtype=np.float32)
+    u_elder = rng.random((hh.n, 4), dtype=np.float32)  # one draw per elder (up to four)
     in_town = hh.place < T
     hh.head_age += 1
     hh.years_in_town[:] = np.where(in_town, np.minimum(hh.years_in_town + 1, 100), 0)
-    contributes = in_town & hh.stable_job & (hh.employed > 0)
+    contributes = hh.town_dweller(T) & hh.stable_job & (hh.employed > 0)
     hh.insurance_years[:] = np.minimum(hh.insurance_years + contributes, 100)
 
     start = (hh.kids_pre > 0) & (u[:, 0] < hh.kids_pre / 6.0)
@@ -176,17 +170,21 @@ def ageing(m: SettlementModel) -> None:
     p_birth = beh.birth_rate * pop / max(young.sum(), 1)
     births = young & (u[:, 2] < p_birth) & (hh.kids_pre < 3)
     hh.kids_pre += births
-    elders_total = hh.elders.sum()
-    p_death = beh.death_rate * pop / max(elders_total, 1) * hh.elders / np.maximum(hh.elders, 1)
-    deaths = (hh.elders > 0) & (u[:, 3] < p_death)
+    # each elder dies with the same probability, set so deaths match the crude death rate
+    p_death = min(beh.death_rate * pop / max(hh.elders.sum(), 1), 1.0)
+    slots = np.arange(4)[None, :] < hh.elders[:, None]
+    deaths = ((u_elder < p_death) & slots).sum(axis=1).astype(np.int8)
     hh.elders -= deaths
     hand_over = (hh.head_age >= 70) & (hh.workers >= 2)
     hh.workers -= hand_over
     hh.elders += hand_over
     hh.head_age[hand_over] -= 30
     hh.birth_year[hand_over] += 30
+    # collective shares kept only for the holder's life are not inherited (seed 001 §(二十九))
+    ended = hand_over & hh.collective_for_life & ~hh.collective_exited
+    hh.collective_exited[ended] = True
     m.year_counts["births"] = births.sum() * m.scale
-    m.year_counts["deaths"] = deaths.sum() * m.scale
+    m.year_counts["deaths"] = int(deaths.sum()) * m.scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +202,7 @@ def eligibility(m: SettlementModel) -> None:
         out[rows] = eligible(hh, rows, m.levers, area)
     out[hh.hukou_urban] = False
     m.eligible = out
-    m.start_migrants = (hh.place < m.T) & ~hh.hukou_urban
+    m.start_migrants = hh.migrant(m.T)
     m.start_groups = group_masks(m)  # group membership as the year's decisions begin
     mig = np.flatnonzero(m.start_migrants)
     m.eligible_here = np.zeros(hh.n, dtype=bool)
@@ -231,7 +229,7 @@ def choice(m: SettlementModel) -> None:
     want = np.full(hh.n, -1, dtype=np.int16)
     fallback = np.full(hh.n, -1, dtype=np.int16)
     intention = np.full(hh.n, np.nan, dtype=np.float32)
-    migrants = (hh.place < T) & ~hh.hukou_urban
+    migrants = hh.migrant(T)
     for lo in range(0, hh.n, CHUNK):
         hi = min(lo + CHUNK, hh.n)
         noise = rng.gumbel(size=(hi - lo, A)).astype(np.float32)  # drawn for every row: CRN
@@ -268,16 +266,17 @@ def purchase_cost(m: SettlementModel, rows: np.ndarray, will_have_hukou: np.ndar
 
 
 def buy_homes(m: SettlementModel, u: np.ndarray) -> None:
-    """Town residents staying in their town who do not own there buy a first home with
+    """Town residents staying in their town who own no home buy a first home with
     probability ``purchase_rate`` when their savings cover the up-front cost."""
     hh, T = m.hh, m.T
     place = hh.place
-    stays = (place < T) & ((m.want < 0) | (m.want == 1 + place) | (m.want == 1 + T + place))
-    rows = np.flatnonzero(stays & (hh.owned_town != place))
+    stays = hh.town_dweller(T) & ((m.want < 0) | (m.want == 1 + place) | (m.want == 1 + T + place))
+    rows = np.flatnonzero(stays & (hh.owned_town != place) & (hh.owned_town < 0))
     if rows.size == 0:
         return
-    hukou_here = (hh.hukou_urban[rows] & (hh.hukou[rows] == place[rows])) | \
-        (m.want[rows] == 1 + T + place[rows])
+    # support reserved for hukou holders goes to those who hold hukou here now (a household
+    # asking to settle this year may still be refused by the quota)
+    hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == place[rows])
     cost, support = purchase_cost(m, rows, hukou_here)
     buy = (hh.savings[rows] >= cost) & (u[rows] < m.behaviour.purchase_rate)
     b = rows[buy]
@@ -299,7 +298,7 @@ def capacity(m: SettlementModel) -> None:
     jobs, public rental units and school seats (children without a seat are left behind)."""
     hh, T, lv = m.hh, m.T, m.levers
     rng = m.stream("capacity")
-    u = rng.random((hh.n, 4), dtype=np.float32)
+    u = rng.random((hh.n, 5), dtype=np.float32)
     want = m.want.copy()
 
     settle = want > T
@@ -321,7 +320,7 @@ def capacity(m: SettlementModel) -> None:
     apply_moves(m, want)
     reserved_jobs(m, u[:, 1])
     public_rental(m, u[:, 2])
-    school_seats(m, u[:, 3])
+    school_seats(m, u[:, 3], u[:, 4])
 
 
 def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
@@ -329,15 +328,16 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     hh, T, lv = m.hh, m.T, m.levers
     old_place = hh.place.copy()
     old_hukou = hh.hukou.copy()
-    dest = np.where(want == 0, hh.origin, np.where(want > T, want - 1 - T, want - 1)).astype(np.int32)
+    home = hh.home()
+    dest = np.where(want == 0, home, np.where(want > T, want - 1 - T, want - 1)).astype(np.int32)
     decided = want >= 0
     moving = decided & (dest != old_place)
     settling = decided & (want > T)
     persons_before = hh.persons_at_place(T)
 
     mv = np.flatnonzero(moving)
-    from_town = old_place[mv] < T
-    to_town = dest[mv] < T
+    from_town = (old_place[mv] < T) & (old_place[mv] != home[mv])
+    to_town = (dest[mv] < T) & (dest[mv] != home[mv])
     portable = lv.col("services", "insurance_portable")
     keeps_ins = from_town & to_town & portable[np.minimum(old_place[mv], T - 1)] & \
         portable[np.minimum(dest[mv], T - 1)]
@@ -361,9 +361,9 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
 
     persons_after = hh.persons_at_place(T)
     kind = np.full(hh.n, "", dtype=object)
-    returned = moving & (dest >= T) & (old_place < T)
-    migrated = moving & (dest < T) & (old_place >= T) & ~settling
-    moved = moving & (dest < T) & (old_place < T) & ~settling
+    returned = moving & (dest == home)
+    migrated = moving & (old_place == home) & ~settling
+    moved = moving & (dest != home) & (old_place != home) & ~settling
     kind[returned] = RETURNED
     kind[migrated] = MIGRATED
     kind[moved] = MOVED
@@ -371,7 +371,7 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     origin_of_flow = np.where(settling, np.where(old_hukou >= 0, old_hukou, old_place), old_place)
     persons = np.where(returned, persons_before, persons_after)
     m.add_flows(origin_of_flow, dest, kind, persons)
-    m.year_counts["migrated_persons"] = persons_after[migrated | (settling & (old_place >= T))].sum() * m.scale
+    m.year_counts["migrated_persons"] = persons_after[migrated].sum() * m.scale
     m.year_counts["returned_persons"] = persons_before[returned].sum() * m.scale
     m.year_counts["settled_households"] = st.size * m.scale
     m.year_counts["settled_persons"] = hh.size()[st].sum() * m.scale
@@ -384,7 +384,7 @@ def reserved_jobs(m: SettlementModel, u: np.ndarray) -> None:
     jobs = m.levers.col("jobs", "reserved_jobs")
     if jobs.sum() == 0:
         return
-    cand = np.flatnonzero((hh.place < T) & ~hh.hukou_urban & ~hh.stable_job & (hh.workers > 0))
+    cand = np.flatnonzero(hh.migrant(T) & ~hh.stable_job & (hh.workers > 0))
     ok = ration(hh.place[cand], priority_rank(m, cand), u[cand], np.full(cand.size, m.scale), jobs)
     got = cand[ok]
     hh.stable_job[got] = True
@@ -395,7 +395,7 @@ def reserved_jobs(m: SettlementModel, u: np.ndarray) -> None:
 def public_rental(m: SettlementModel, u: np.ndarray) -> None:
     """Free public rental units go to eligible applicants in priority order; the rest queue."""
     hh, T = m.hh, m.T
-    in_town = hh.place < T
+    in_town = hh.town_dweller(T)
     tenants = in_town & (hh.tenure == PUBLIC_RENTAL)
     town = np.where(in_town, hh.place, 0)
     used = np.bincount(hh.place[tenants], minlength=T) * m.scale
@@ -414,16 +414,15 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
                                / np.maximum(applicants, 1e-9), 1.0)
 
 
-def school_seats(m: SettlementModel, u: np.ndarray) -> None:
+def school_seats(m: SettlementModel, u: np.ndarray, tiebreak: np.ndarray) -> None:
     """Public school seats in each town go first to hukou children (and, where enrolment is
     based on the residence permit, to permit holders' children alike), then to children already
     enrolled, then to non-hukou children admitted under the admission share, in priority order.
     A native migrant's child without a seat is left behind in the village."""
     hh, T, lv = m.hh, m.T, m.levers
-    in_town = hh.place < T
-    rows = np.flatnonzero(in_town & (hh.kids_school > 0))
+    rows = np.flatnonzero(hh.town_dweller(T) & (hh.kids_school > 0))
     town = hh.place[rows]
-    hukou = hh.hukou_urban[rows]
+    hukou = hh.hukou_urban[rows] & (hh.hukou[rows] == town)
     permit = decision.has_permit(hh, rows, m.context())[np.arange(rows.size), town]
     permit_basis = lv.is_("schools", "enrolment_basis", "residence_permit")[town]
     as_hukou = hukou | (permit_basis & permit)
@@ -433,7 +432,7 @@ def school_seats(m: SettlementModel, u: np.ndarray) -> None:
     rank = np.where(as_hukou, 0, np.where(incumbent, 1, rank))
     kids = hh.kids_school[rows].astype(np.float64) * m.scale
     want = rows[admitted]
-    ok = ration(town[admitted], rank[admitted], u[want], kids[admitted], m.seats)
+    ok = ration(town[admitted], rank[admitted], tiebreak[want], kids[admitted], m.seats)
     seated = np.zeros(hh.n, dtype=bool)
     seated[want[ok]] = True
     hh.public_seat[:] = seated
@@ -516,7 +515,9 @@ def feedback(m: SettlementModel) -> None:
     m.rental_units += transfer * fiscal("transfer_share_housing") / fiscal("rental_unit_cost_yuan")
     funding = m.migrant_pupils * lv.col("schools", "funding_per_migrant_child_yuan")
     m.seats += funding / fiscal("seat_cost_yuan")
-    m.seats *= 1.0 + lv.col("schools", "seat_growth_per_year")
+    grown = m.seats * lv.col("schools", "seat_growth_per_year")
+    m.seats += grown
+    m.year_counts["seat_growth_cost_yuan"] = float((grown * fiscal("seat_cost_yuan")).sum())
     built = lv.col("housing", "public_rental_build_per_year")
     m.rental_units += built
     m.year_counts["transfer_yuan"] = float(transfer.sum())
@@ -548,32 +549,37 @@ def reclassify(m: SettlementModel) -> None:
     hh, T, lv = m.hh, m.T, m.levers
     rng = m.stream("reclassify")
     u = rng.random(hh.n, dtype=np.float32)
+    before = hh.place.copy()
     m.nonfarm += m.behaviour.local_nonfarm_growth * (1.0 - m.nonfarm)
     converted = np.zeros(hh.n, dtype=bool)
     if lv.in_situ.reclassify:
         for j in np.flatnonzero((m.places.tier == RURAL_COMMUNITY) & ~m.places.urban[:T]):
             members = (hh.hukou == j) & ~hh.hukou_urban
-            away = members & (hh.place < T) & (hh.place != j) & (hh.employed > 0)
+            away = members & (hh.place != j) & (hh.place < T) & (hh.employed > 0)
             share = (away.sum() + m.nonfarm[j] * (members & ~away).sum()) / max(members.sum(), 1)
             m.community_nonfarm[j] = share
             if share > lv.in_situ.nonfarm_threshold:
                 m.places.urban[j] = True
-                converted |= members
+                converted |= members & (hh.place == j)  # residents are converted where they live
     village_conv = np.zeros(hh.n, dtype=bool)
     conv_share = lv.in_situ.urban_village_conversion_share
     if conv_share > 0:
         for v in np.flatnonzero(m.urban_village_town >= 0):
-            members = (hh.hukou == v) & ~hh.hukou_urban & (u < conv_share)
-            hh.hukou[members] = m.urban_village_town[v]
-            hh.place[members & (hh.place == v)] = m.urban_village_town[v]
+            members = (hh.hukou == v) & ~hh.hukou_urban & (hh.place == v) & (u < conv_share)
+            town = m.urban_village_town[v]
+            hh.hukou[members] = town
+            hh.place[members] = town
+            hh.owned_town[members] = town  # the rebuilt village house is their home in town
             village_conv |= members
     m.year_counts["urban_village_converted_persons"] = hh.size()[village_conv].sum() * m.scale
     converted |= village_conv
     idx = np.flatnonzero(converted)
     hh.hukou_urban[idx] = True
+    hh.tenure[idx] = OWNED
+    hh.owned_town[idx] = hh.place[idx]
     hh.settled_year[idx] = m.year
     hh.kids_with[idx] = hh.kids_school[idx]
-    m.add_flows(hh.origin[idx], hh.hukou[idx], np.full(idx.size, RECLASSIFIED, dtype=object),
+    m.add_flows(before[idx], hh.place[idx], np.full(idx.size, RECLASSIFIED, dtype=object),
                 hh.size()[idx])
     m.year_counts["reclassified_persons"] = hh.size()[idx].sum() * m.scale
 

@@ -149,3 +149,42 @@ def test_year_dated_change_applies_from_its_year(tmp_path, behaviour):
     m = SettlementModel(p, region, behaviour, seed=2).run()
     settled = {r["year"]: r["settled_persons"] for r in m.metrics}
     assert max(settled[y] for y in (2016, 2017, 2018)) * 3 < min(settled[y] for y in (2019, 2020))
+
+
+def test_region_table_needs_a_source(tmp_path):
+    text = REGION.replace('default_scale = 2.0\nsource = "assumption: test region"', 'default_scale = 2.0')
+    assert text != REGION
+    p = write(tmp_path, "small_region.toml", text)
+    refused(p, "region.", "has no source")
+
+
+def test_unknown_target_metric(tmp_path):
+    p = write(tmp_path, "p.toml", POLICY + '\n[[targets]]\nmetric = "happiness"\nyear = 2020\nop = ">="\n'
+              'value = 1\nsource = "x"\n')
+    refused(p, "targets[0].metric", "unknown metric 'happiness'", "hukou_urbanization")
+
+
+def test_transfer_shares_must_not_exceed_one(tmp_path, behaviour):
+    p = write(tmp_path, "p.toml", POLICY.replace("seat_cost_yuan = 30000",
+                                                  "seat_cost_yuan = 30000\ntransfer_share_schools = 0.9\n"
+                                                  "transfer_share_housing = 0.9"))
+    with pytest.raises(ConfigError, match="transfer_share_schools"):
+        SettlementModel(p, seed=1)
+
+
+def test_start_before_base_year_is_refused(behaviour):
+    with pytest.raises(ConfigError, match="base year"):
+        SettlementModel(DATA / "base_policy.toml", seed=1, start=2014)
+
+
+def test_out_folder_that_is_not_a_run_is_never_deleted(tmp_path):
+    from sim.run import run_package
+
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "precious.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        run_package(DATA / "base_policy.toml", out=keep, end=2016)
+    assert (keep / "precious.txt").read_text() == "keep me"
+    run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016)
+    run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016)  # a run replaces a run
