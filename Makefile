@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check clean
+.PHONY: run test check docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,13 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# The default comparison: Dehong's 2011 package against the pre-reform counterfactual,
-# 10 replications, one agent per household (SCALE=10 for a quick look).
-SCALE ?= 1
-REPS ?= 10
+# The default comparison (experiments/dehong_default.toml): Dehong's 2011 package against the
+# pre-reform counterfactual, 10 replications, one agent per household, through `sim sweep` on
+# all local cores; prints the paired comparison and the 2011 package's target attainment.
 run: $(STAMP)
-	$(BIN)/sim run configs/policies/dehong_2011.toml configs/policies/dehong_pre_reform.toml \
-		--replications $(REPS) --scale $(SCALE) --out results/default
+	$(BIN)/sim sweep experiments/dehong_default.toml --replace --out results/dehong_default
+
+# Regenerate docs/packages.md (lever table and a 20-replication target run of each seed package).
+docs: $(STAMP)
+	$(BIN)/python -m sim.packages --replications 20
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -159,6 +159,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / exp.name
+    if args.replace and out.exists():
+        if not (out / "manifest.json").is_file():
+            raise FileExistsError(f"{out} is not a sweep folder; not deleting it")
+        import shutil
+
+        shutil.rmtree(out)
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                     progress=not args.quiet)
     _report(rep)
@@ -166,8 +172,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         metrics = read_output(out, "metrics")
         packages = metrics["package"].unique(maintain_order=True).to_list()
         if not exp.factors and len(packages) > 1:
+            table = paired_comparison(metrics, packages)
+            table.write_parquet(out / "comparison.parquet")
             print()
-            print(format_comparison(paired_comparison(metrics, packages), packages))
+            print(format_comparison(table, packages))
+            _print_targets(exp, metrics, out)
         else:
             y1 = metrics["year"].max()
             print()
@@ -176,6 +185,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        pl.col("settled_persons").mean(), pl.len().alias("replications"))
                   .sort("point"))
     return 1 if rep.failed else 0
+
+
+def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
+    """Target attainment of each package that states targets and ran on its own region."""
+    from sim.config import load_policy
+    from sim.targets import attainment
+
+    for path in exp.packages:
+        pol = load_policy(path)
+        if not pol.targets or (exp.region is not None and exp.region != pol.region_path):
+            continue
+        table = attainment(metrics.filter(pl.col("package") == pol.name), pol.targets)
+        table.write_parquet(out / f"targets_{pol.name}.parquet")
+        print()
+        print(format_table(table, pol.name))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -195,6 +219,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table.write_parquet(out / "comparison.parquet")
     print()
     print(format_comparison(table, packages))
+    _print_targets(exp, metrics, out)
     return 1 if rep.failed else 0
 
 
@@ -267,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("experiment", help="experiment TOML file")
     _executor_args(sw)
     sw.add_argument("--resume", action="store_true", help="skip runs already written")
+    sw.add_argument("--replace", action="store_true",
+                    help="delete an earlier sweep in the output folder first and recompute")
     sw.add_argument("--out", help="output folder (default: results/<experiment>)")
     sw.set_defaults(func=cmd_sweep)
     cp = sub.add_parser("compare", help="compare packages on the same replications (CRN)")

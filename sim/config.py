@@ -7,6 +7,22 @@ Three kinds of file, each with a schema below:
   changes, optional ``extends`` of another package, default region and horizon, targets;
 * **behaviour** (``configs/behaviour/*.toml``): utility weights and other uncertain parameters.
 
+Lever defaults (the values in force when a package does not set a lever) are the "no policy"
+state: every route closed, no subsidy, no service for non-hukou residents, rights kept, nothing
+reserved. The few defaults that are parameters rather than switches are assumptions, cited here
+because packages rely on them:
+
+* ``housing.public_rental_rent_share = 0.6``: public rental at 60% of market rent (assumption;
+  typical of 公租房 rent-setting rules at 60-80% of market);
+* ``services.permit_min_years = 1``: services follow one year of residence (assumption; the 2015
+  residence-permit regulation asks for half a year);
+* ``fiscal.transfer_share_schools = fiscal.transfer_share_housing = 0.5``: a settler-linked
+  transfer split evenly between school seats and public rental (assumption);
+* ``fiscal.seat_cost_yuan = 60000`` and ``fiscal.rental_unit_cost_yuan = 150000``: unit costs of a
+  school seat and a 50 m2 public rental flat (assumption; packages override the seat cost);
+* ``in_situ.nonfarm_threshold = 0.7``: seed 000 §四(二)'s 70% non-farm share (对经济和就业非农化水平超过70%的农村新型社区,纳入城镇化管理);
+* ``priority.long_resident_years = 5``: seed 002 §(四)'s "连续居住5年以上" priority group.
+
 Validation happens here, at the boundary, and nowhere else: a bad file raises
 :class:`ConfigError` naming the file, the key and what is allowed, before anything runs.
 Every number must say where it came from: a table holding values needs a ``source`` string (or a
@@ -681,22 +697,39 @@ def _rebase(parent: Policy, rel: str | None, child: Path) -> str | None:
     return str((parent.path.parent / rel).resolve())
 
 
-def check_policy_against_region(policy: Policy, region: RegionFile) -> None:
-    """Refuse town overrides naming towns the region does not have (packages stay portable:
-    tier entries always apply; a town entry must name a real town of this region)."""
+def own_region_name(policy: Policy) -> str | None:
+    """The name of the region the package names as its own (None if it names none)."""
+    if policy.region_path is None or not policy.region_path.is_file():
+        return None
+    return read_toml(policy.region_path).get("region", {}).get("name")
+
+
+def check_policy_against_region(policy: Policy, region: RegionFile) -> list[str]:
+    """Town overrides must name towns of the region the package was written for: on its own
+    region an unknown town is refused (a typo would silently change nothing). Packages stay
+    portable: on another region, overrides for towns it lacks are skipped (tier entries always
+    apply); the skipped entries are returned so the run can record them."""
     towns = {t.name for t in region.towns}
+    own = own_region_name(policy)
+    strict = own is None or own == region.region.name
     trees = [("levers", policy.levers)] + [
         (f"changes(year {y}).levers", tree) for y, tree in policy.changes
     ]
+    skipped = []
     for prefix, tree in trees:
         for group, body in tree.items():
             if group in PER_TOWN_GROUPS and isinstance(body, dict):
                 for town in body.get("towns", {}):
-                    if town not in towns:
+                    if town in towns:
+                        continue
+                    key = f"{prefix}.{group}.towns.{town}"
+                    if strict:
                         raise ConfigError(
-                            f"{policy.path}: key '{prefix}.{group}.towns.{town}': unknown town "
-                            f"for region '{region.region.name}'; allowed: {sorted(towns)}"
+                            f"{policy.path}: key '{key}': unknown town for region "
+                            f"'{region.region.name}'; allowed: {sorted(towns)}"
                         )
+                    skipped.append(key)
+    return skipped
 
 
 def check_file(path: str | Path) -> str:

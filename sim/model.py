@@ -99,7 +99,8 @@ class SettlementModel(mesa.Model):
                                   "the package names none; pass --region")
             region = self.policy.region_path
         self.region = region if isinstance(region, RegionFile) else load_region(region)
-        check_policy_against_region(self.policy, self.region)
+        # town overrides for towns this region lacks are skipped (a package on a foreign region)
+        self.skipped_overrides = check_policy_against_region(self.policy, self.region)
         self.behaviour = behaviour if isinstance(behaviour, Behaviour) else load_behaviour(behaviour)
         self.economy = self.region.economy
         self.seed, self.replication = int(seed), int(replication)

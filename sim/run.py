@@ -109,6 +109,7 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
         "replications": replications,
         "replication_seeds": [[seed, r] for r in range(replications)],
         "targets_evaluated": "targets" in tables,
+        "skipped_town_overrides": model.skipped_overrides,
         "snapshot_years": sorted(snapshot_years),
         "resolved": {
             "levers": pol.levers,
