@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 
 # The default comparison (experiments/dehong_default.toml): Dehong's 2011 package against the
 # pre-reform counterfactual, 10 replications, one agent per household, through `sim sweep` on
-# all local cores; prints the paired comparison and the 2011 package's target attainment.
+# all local cores; prints the paired comparison and the 2011 package's target attainment, then
+# writes the HTML report (results/dehong_default/report/report.html) and prints its path.
 run: $(STAMP)
 	$(BIN)/sim sweep experiments/dehong_default.toml --replace --out results/dehong_default
+	$(BIN)/sim report results/dehong_default
 
 # Regenerate docs/packages.md (lever table and a 20-replication target run of each seed package).
 docs: $(STAMP)

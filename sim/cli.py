@@ -6,6 +6,7 @@
     sim sweep EXPERIMENT.toml [--workers N] [--scheduler ADDRESS] [--resume] [--out DIR]
     sim compare POLICY.toml POLICY.toml ... [--region REGION.toml] [--replications R]
     sim sensitivity EXPERIMENT.toml [--workers N] [--scheduler ADDRESS]
+    sim report RESULTS_DIR [--out DIR]
     sim check FILE.toml [FILE.toml ...]
 
 With several packages, each is run on the same replications (same households, same draws:
@@ -249,6 +250,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 1 if rep.failed else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.viewer import report
+
+    path = report(args.results, args.out)
+    print(f"report: {path.resolve()}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
@@ -312,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_args(se)
     se.add_argument("--out", help="output folder (default: results/<experiment>)")
     se.set_defaults(func=cmd_sensitivity)
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
+    rp.add_argument("results", help="a sweep folder (sim sweep, make run) or a run folder (sim run)")
+    rp.add_argument("--out", help="output folder (default: RESULTS/report)")
+    rp.set_defaults(func=cmd_report)
     c = sub.add_parser("check", help="validate config files")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=cmd_check)
@@ -328,6 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"sim: configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except (FileExistsError, FileNotFoundError) as exc:
+        print(f"sim: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - report viewer errors plainly
+        from sim.viewer import ResultsError
+
+        if isinstance(exc, ResultsError):
+            print(f"sim: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
