@@ -263,7 +263,7 @@ def distance(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     the region, equally far from every town, so the term is 0 for them."""
     places = ctx.places
     T = places.n_towns
-    km = places.km[hh.home()[rows]][:, :T].astype(np.float64)
+    km = places.km[hh.home(rows)][:, :T].astype(np.float64)
     term = -ctx.behaviour.beta_distance * np.log1p(km)
     term[~hh.native[rows]] = 0.0
     return _alts(np.zeros(rows.size), term, term)
@@ -299,7 +299,7 @@ def moving(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     beh, lv = ctx.behaviour, ctx.levers
     T = ctx.places.n_towns
     place = hh.place[rows]
-    dest = np.concatenate([hh.home()[rows][:, None],
+    dest = np.concatenate([hh.home(rows)[:, None],
                            np.broadcast_to(np.arange(T)[None, :], (rows.size, T)),
                            np.broadcast_to(np.arange(T)[None, :], (rows.size, T))], axis=1)
     moves = dest != place[:, None]
@@ -326,7 +326,7 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
               eligible: np.ndarray | None) -> np.ndarray:
     """Systematic utility [rows, 1 + 2T]; unavailable alternatives are -inf.
 
-    ``eligible`` [rows, T] gates the settle alternative of the household's own town; ``None``
+    ``eligible`` [rows] gates the settle alternative of the household's own town; ``None``
     opens it (used for settlement intention).
     """
     beh = ctx.behaviour
@@ -347,10 +347,10 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
     towns = np.arange(T)[None, :]
     available = np.ones_like(v, dtype=bool)
     available[:, 0] = hh.native[rows]
-    available[:, 1:1 + T] = hh.home()[rows][:, None] != towns  # not a migrant in one's own community
+    available[:, 1:1 + T] = hh.home(rows)[:, None] != towns  # not a migrant in one's own community
     here = hh.place[rows][:, None] == towns
     urban = ctx.places.urban[:T][None, :]
-    available[:, 1 + T:] = here & urban & (True if eligible is None else eligible)
+    available[:, 1 + T:] = here & urban & (True if eligible is None else eligible[:, None])
     return np.where(available, v, -np.inf)
 
 

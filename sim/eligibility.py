@@ -31,73 +31,74 @@ def in_group(hh: Households, rows: np.ndarray, group: str, year: int, long_years
     raise ValueError(f"unknown group {group!r}; allowed: {GROUPS}")
 
 
-def points(hh: Households, rows: np.ndarray, levers: Levers, group: str) -> np.ndarray:
-    """Points score [rows, towns] under each town's points weights (积分)."""
+def points(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, group: str) -> np.ndarray:
+    """Points score of each row under its town's points weights (积分)."""
     models = levers.per_town[group]
     w = np.array([[m.points_weights.per_year_resident, m.points_weights.per_insurance_year,
                    m.points_weights.per_education_level, m.points_weights.per_skill_level,
-                   m.points_weights.owns_home, m.points_weights.stable_job] for m in models])
+                   m.points_weights.owns_home, m.points_weights.stable_job] for m in models])[town]
     attrs = np.stack([hh.years_in_town[rows], hh.insurance_years[rows], hh.education[rows],
-                      hh.skill[rows], hh.owned_town[rows] >= 0, hh.stable_job[rows]],
+                      hh.skill[rows], hh.owned_town[rows] == town, hh.stable_job[rows]],
                      axis=1).astype(np.float64)
-    return attrs @ w.T
+    return (attrs * w).sum(axis=1)
 
 
-def _rules_matrix(hh: Households, rows: np.ndarray, levers: Levers, group: str,
-                  home_area_m2: float) -> np.ndarray:
-    T = levers.n_towns
-    col = levers.col
-    towns = np.arange(T)
-    here = hh.place[rows][:, None] == towns[None, :]  # lives in town j
-    owns = hh.owned_town[rows][:, None] == towns[None, :]
-    renting = np.isin(hh.tenure[rows], (RENTED, PUBLIC_RENTAL))[:, None]
-    residence_ok = here & (owns | (renting & col(group, "rental_counts")[None, :]))
-    job_ok = here & (hh.stable_job[rows] & (hh.employed[rows] > 0))[:, None]
+def _rules(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, group: str,
+           home_area_m2: float) -> np.ndarray:
+    """Eligibility of each row in the town ``town[i]`` where it lives, under ``group``'s rules."""
+    def col(name: str) -> np.ndarray:
+        return levers.col(group, name)[town]
 
-    use_res = col(group, "residence")[None, :]
-    use_job = col(group, "job")[None, :]
-    both = np.where(levers.is_(group, "combine", "and")[None, :],
-                    residence_ok & job_ok, residence_ok | job_ok)
+    def is_(name: str, value: str) -> np.ndarray:
+        return levers.is_(group, name, value)[town]
+
+    owns = hh.owned_town[rows] == town
+    renting = np.isin(hh.tenure[rows], (RENTED, PUBLIC_RENTAL))
+    residence_ok = owns | (renting & col("rental_counts"))
+    job_ok = hh.stable_job[rows] & (hh.employed[rows] > 0)
+    use_res, use_job = col("residence"), col("job")
+    both = np.where(is_("combine", "and"), residence_ok & job_ok, residence_ok | job_ok)
     combo = np.where(use_res & use_job, both,
                      np.where(use_res, residence_ok, np.where(use_job, job_ok, True)))
-    purchase_req = col(group, "purchase_required")[None, :]
-    purchase_ok = owns & (home_area_m2 >= col(group, "min_floor_area_m2"))[None, :]
-    years_ok = here & (hh.years_in_town[rows][:, None] >= col(group, "min_years_resident")[None, :])
-    ins_ok = hh.insurance_years[rows][:, None] >= col(group, "min_insurance_years")[None, :]
-    tax_thr = col(group, "tax_threshold_yuan")[None, :]
-    skill_min = col(group, "skill_min_level")[None, :]
-    talent_ok = ((tax_thr > 0) & (hh.tax_paid[rows][:, None] >= tax_thr)) | \
-        ((skill_min > 0) & (hh.skill[rows][:, None] >= skill_min))
-    talent_required = levers.is_(group, "talent", "required")[None, :]
+    purchase_req = col("purchase_required")
+    purchase_ok = owns & (home_area_m2 >= col("min_floor_area_m2"))
+    years_ok = hh.years_in_town[rows] >= col("min_years_resident")
+    ins_ok = hh.insurance_years[rows] >= col("min_insurance_years")
+    tax_thr, skill_min = col("tax_threshold_yuan"), col("skill_min_level")
+    talent_ok = ((tax_thr > 0) & (hh.tax_paid[rows] >= tax_thr)) | \
+        ((skill_min > 0) & (hh.skill[rows] >= skill_min))
     basic = (use_res | use_job | purchase_req) & combo & years_ok & ins_ok & \
-        (purchase_ok | ~purchase_req) & (talent_ok | ~talent_required)
+        (purchase_ok | ~purchase_req) & (talent_ok | ~is_("talent", "required"))
+    talent_route = is_("talent", "route") & talent_ok
+    thr = col("points_threshold")
+    points_route = (thr > 0) & (points(hh, rows, town, levers, group) >= thr)
 
-    talent_route = levers.is_(group, "talent", "route")[None, :] & talent_ok & here
-    thr = col(group, "points_threshold")[None, :]
-    points_route = (thr > 0) & here & (points(hh, rows, levers, group) >= thr)
-
-    exempt = np.zeros_like(basic)
+    exempt = np.zeros(rows.size, dtype=bool)
     for g in GROUPS:
-        listed = levers.has_group(group, g)[None, :]
+        listed = levers.has_group(group, g)[town]
         if listed.any():
-            member = in_group(hh, rows, g, levers.year, levers.priority.long_resident_years, T)
-            # students and soldiers may register anywhere (talent-centre collective hukou);
-            # the other groups are defined by living in the town
-            where = member[:, None] if g in ("students", "soldiers") else (member[:, None] & here)
-            exempt |= listed & where
+            exempt |= listed & in_group(hh, rows, g, levers.year,
+                                        levers.priority.long_resident_years, levers.n_towns)
 
     kin = hh.kin[rows]
     has_kin = kin >= 0
     kin_safe = np.where(has_kin, kin, 0)
-    kin_town = np.where(has_kin & hh.hukou_urban[kin_safe], hh.hukou[kin_safe], -1)
-    kin_ok = (kin_town[:, None] == towns[None, :]) & \
-        (hh.kin_gen[rows][:, None] <= col(group, "kin_generations")[None, :])
+    kin_ok = has_kin & hh.hukou_urban[kin_safe] & (hh.hukou[kin_safe] == town) & \
+        (hh.kin_gen[rows] <= col("kin_generations"))
 
-    return col(group, "open")[None, :] | basic | talent_route | points_route | exempt | kin_ok
+    return col("open") | basic | talent_route | points_route | exempt | kin_ok
 
 
 def eligible(hh: Households, rows: np.ndarray, levers: Levers, home_area_m2: float) -> np.ndarray:
-    """Boolean [len(rows), towns]: eligible for urban hukou in each town this year."""
-    native = _rules_matrix(hh, rows, levers, "hukou", home_area_m2)
-    outsider = _rules_matrix(hh, rows, levers, "hukou_outsiders", home_area_m2)
-    return np.where(hh.native[rows][:, None], native, outsider)
+    """Boolean per row: may the household take urban hukou in the town where it lives this year
+    (natives under ``hukou`` rules, outsiders under ``hukou_outsiders``)? Rows must live in a
+    town; settling is only ever in one's own town (DESIGN §5)."""
+    town = hh.place[rows]
+    native = hh.native[rows]
+    out = np.zeros(rows.size, dtype=bool)
+    if native.any():
+        out[native] = _rules(hh, rows[native], town[native], levers, "hukou", home_area_m2)
+    if (~native).any():
+        out[~native] = _rules(hh, rows[~native], town[~native], levers, "hukou_outsiders",
+                              home_area_m2)
+    return out

@@ -79,12 +79,15 @@ class Households:
     def in_town(self, n_towns: int) -> np.ndarray:
         return self.place < n_towns
 
-    def home(self) -> np.ndarray:
+    def home(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The place where a household is at home: where its hukou is registered (a village, a
         rural community, or a town for urban hukou); outsiders' home is outside the region, so
         their origin village stands in (never used for persons: outsiders live as whole
-        families where they are)."""
-        return np.where(self.hukou >= 0, self.hukou, self.origin)
+        families where they are). For ``rows`` only, if given."""
+        if rows is None:
+            return np.where(self.hukou >= 0, self.hukou, self.origin)
+        h = self.hukou[rows]
+        return np.where(h >= 0, h, self.origin[rows])
 
     def at_home_rural(self) -> np.ndarray:
         """Rural-hukou households living where their hukou is (village or rural community)."""

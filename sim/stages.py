@@ -193,20 +193,14 @@ def ageing(m: SettlementModel) -> None:
 
 
 def eligibility(m: SettlementModel) -> None:
-    """Evaluate every town's hukou conditions for every household (``m.eligible`` [H, T])."""
+    """Evaluate the hukou conditions of the town where each migrant lives (``m.eligible_here``;
+    settling is only ever in one's own town, DESIGN §5)."""
     hh = m.hh
-    out = np.zeros((hh.n, m.T), dtype=bool)
-    area = m.economy.home_floor_area_m2
-    for lo in range(0, hh.n, CHUNK):
-        rows = np.arange(lo, min(lo + CHUNK, hh.n))
-        out[rows] = eligible(hh, rows, m.levers, area)
-    out[hh.hukou_urban] = False
-    m.eligible = out
     m.start_migrants = hh.migrant(m.T)
     m.start_groups = group_masks(m)  # group membership as the year's decisions begin
     mig = np.flatnonzero(m.start_migrants)
     m.eligible_here = np.zeros(hh.n, dtype=bool)
-    m.eligible_here[mig] = out[mig, hh.place[mig]]
+    m.eligible_here[mig] = eligible(hh, mig, m.levers, m.economy.home_floor_area_m2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,10 +226,14 @@ def choice(m: SettlementModel) -> None:
     migrants = hh.migrant(T)
     for lo in range(0, hh.n, CHUNK):
         hi = min(lo + CHUNK, hh.n)
-        noise = rng.gumbel(size=(hi - lo, A)).astype(np.float32)  # drawn for every row: CRN
+        # uniforms are drawn for every row (common random numbers whatever the policy); only
+        # the deciders' are turned into Gumbel noise
+        u = rng.random((hi - lo, A), dtype=np.float32)
         rows = lo + np.flatnonzero(deciders[lo:hi])
         if rows.size:
-            v = decision.utilities(hh, rows, ctx, m.year, m.eligible[rows]) + noise[rows - lo]
+            uu = np.clip(u[rows - lo].astype(np.float64), 1e-12, 1.0 - 1e-12)
+            noise = -np.log(-np.log(uu))
+            v = decision.utilities(hh, rows, ctx, m.year, m.eligible_here[rows]) + noise
             want[rows] = v.argmax(axis=1)
             fallback[rows] = v[:, : 1 + T].argmax(axis=1)
         mig = lo + np.flatnonzero(migrants[lo:hi])
