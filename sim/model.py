@@ -35,7 +35,7 @@ from sim.levers import Levers, resolve
 from sim.places import Places, build_places
 
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
-           "rights": 5, "reclassify": 6}
+           "rights": 5, "reclassify": 6, "choice_noise": 7}
 
 METRIC_COLUMNS = [
     "population", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
@@ -81,6 +81,9 @@ class SettlementModel(mesa.Model):
         base year + 10). The region's base-year state is taken as the state in ``start - 1``.
     scale : households per agent (default: the region's ``default_scale``).
     snapshot_years : years at which household state is kept.
+    engine : "numba" (default when numba is installed: the compiled choice kernel of
+        :mod:`sim.kernels`) or "numpy" (the specification in :mod:`sim.decision`); both give
+        identical results.
     """
 
     def __init__(self, policy: str | Path | Policy = "configs/policies/dehong_2011.toml",
@@ -88,10 +91,16 @@ class SettlementModel(mesa.Model):
                  behaviour: str | Path | Behaviour | None = None,
                  seed: int = 0, replication: int = 0, start: int | None = None,
                  end: int | None = None, scale: float | None = None,
-                 snapshot_years: tuple[int, ...] | list[int] = (), rng: Any = None):
+                 snapshot_years: tuple[int, ...] | list[int] = (), rng: Any = None,
+                 engine: str | None = None):
         if rng is not None and isinstance(rng, (int, np.integer)):
             seed = int(rng)
         super().__init__(rng=seed)
+        from sim.kernels import HAVE_NUMBA
+
+        self.engine = engine or ("numba" if HAVE_NUMBA else "numpy")
+        if self.engine not in ("numba", "numpy") or (self.engine == "numba" and not HAVE_NUMBA):
+            raise ValueError(f"engine must be 'numba' (needs numba installed) or 'numpy', got {engine!r}")
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         if region is None:
             if self.policy.region_path is None:
@@ -221,7 +230,12 @@ class SettlementModel(mesa.Model):
         mig = np.flatnonzero(self.hh.migrant(T))
         self.intention = np.full(self.hh.n, np.nan, dtype=np.float32)
         if mig.size:
-            self.intention[mig] = settlement_intention(self.hh, mig, self.context(), self.year)
+            if self.engine == "numba":
+                from sim.kernels import intention_rows
+
+                self.intention[mig] = intention_rows(self.hh, mig, self.context())
+            else:
+                self.intention[mig] = settlement_intention(self.hh, mig, self.context(), self.year)
         self.want = np.full(self.hh.n, -1, dtype=np.int16)
         stages.record(self)
         self.datacollector.collect(self)

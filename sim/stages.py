@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import decision
+from sim import decision, kernels
 from sim.eligibility import eligible, in_group
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 from sim.outputs import group_masks
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sim.model import SettlementModel
 
 CHUNK = 32768  # households per block in the choice stage (keeps [rows, alternatives] in cache)
+STREAMS_CHOICE_NOISE = 7  # stream id of the counter-based choice noise (see sim.model.STREAMS)
 
 # kinds of flow recorded in flows.parquet
 MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returned", "settled", "reclassified"
@@ -223,22 +224,28 @@ def choice(m: SettlementModel) -> None:
     want = np.full(hh.n, -1, dtype=np.int16)
     fallback = np.full(hh.n, -1, dtype=np.int16)
     intention = np.full(hh.n, np.nan, dtype=np.float32)
-    migrants = hh.migrant(T)
-    for lo in range(0, hh.n, CHUNK):
-        hi = min(lo + CHUNK, hh.n)
-        # uniforms are drawn for every row (common random numbers whatever the policy); only
-        # the deciders' are turned into Gumbel noise
-        u = rng.random((hi - lo, A), dtype=np.float32)
-        rows = lo + np.flatnonzero(deciders[lo:hi])
-        if rows.size:
-            uu = np.clip(u[rows - lo].astype(np.float64), 1e-12, 1.0 - 1e-12)
-            noise = -np.log(-np.log(uu))
-            v = decision.utilities(hh, rows, ctx, m.year, m.eligible_here[rows]) + noise
-            want[rows] = v.argmax(axis=1)
-            fallback[rows] = v[:, : 1 + T].argmax(axis=1)
-        mig = lo + np.flatnonzero(migrants[lo:hi])
-        if mig.size:
-            intention[mig] = decision.settlement_intention(hh, mig, ctx, m.year)
+    # Gumbel noise from a counter-based generator keyed by (seed, replication, year, household,
+    # alternative): common random numbers whatever the policy, drawn only for the deciders
+    key = kernels.stream_key(m.seed, m.replication, STREAMS_CHOICE_NOISE, m.year)
+    rows = np.flatnonzero(deciders)
+    mig = np.flatnonzero(hh.migrant(T))
+    if m.engine == "numba":
+        for lo in range(0, rows.size, CHUNK * 8):
+            part = rows[lo:lo + CHUNK * 8]
+            want[part], fallback[part] = kernels.choose_rows(hh, part, ctx, m.eligible_here[part], key)
+        for lo in range(0, mig.size, CHUNK * 8):
+            part = mig[lo:lo + CHUNK * 8]
+            intention[part] = kernels.intention_rows(hh, part, ctx)
+    else:  # the specification itself (sim.decision), in blocks
+        for lo in range(0, rows.size, CHUNK):
+            part = rows[lo:lo + CHUNK]
+            noise = -np.log(-np.log(kernels.counter_uniform(key, part, A)))
+            v = decision.utilities(hh, part, ctx, m.year, m.eligible_here[part]) + noise
+            want[part] = v.argmax(axis=1)
+            fallback[part] = v[:, : 1 + T].argmax(axis=1)
+        for lo in range(0, mig.size, CHUNK):
+            part = mig[lo:lo + CHUNK]
+            intention[part] = decision.settlement_intention(hh, part, ctx, m.year)
     m.want, m.fallback, m.intention = want, fallback, intention
     buy_homes(m, rng.random(hh.n, dtype=np.float32))
 

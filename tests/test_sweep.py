@@ -138,18 +138,21 @@ def test_failed_run_is_recorded_and_the_rest_complete(tmp_path):
 def test_common_random_numbers_shrink_the_variance_of_paired_differences(base, region, behaviour):
     from sim.model import SettlementModel
 
-    # Half of hukou services for permit holders: measured 33.6x with 20 replications. The gain
-    # depends on the lever: ~2-8x for levers that flip many choices (school admission), ~300x
-    # for a small rental subsidy. Variance ratios from few replications are noisy: use 20.
-    reform = base.with_levers({"services": {"default": {"permit_coverage": 0.5}}})
+    # A 3,000-yuan rental subsidy for permit holders, final resident urbanisation: measured
+    # ~470x with 20 replications (under two different noise generators). The gain depends on
+    # the lever and the outcome: ~3-8x for levers that flip many choices (school admission,
+    # hukou urbanisation), hundreds for marginal ones. Variance ratios from few replications
+    # are noisy: 20 replications, and a threshold well below the measured value.
+    reform = base.with_levers({"housing": {"default": {"rental_subsidy_yuan": 3000,
+                                                       "rental_subsidy_to": "permit"}}})
     R = 20
 
     def final(policy, seed, rep):
         m = SettlementModel(policy, region, behaviour, seed=seed, replication=rep, scale=4.0).run()
-        return m.metrics[-1]["hukou_urbanization"]
+        return m.metrics[-1]["resident_urbanization"]
 
     crn = np.array([final(reform, 1, r) - final(base, 1, r) for r in range(R)])
     indep = np.array([final(reform, 1, r) - final(base, 2, r) for r in range(R)])
     ratio = indep.var(ddof=1) / crn.var(ddof=1)
     print(f"variance of the paired difference: independent / CRN = {ratio:.1f}")
-    assert ratio > 10, ratio
+    assert ratio > 50, ratio

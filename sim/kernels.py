@@ -1,0 +1,276 @@
+"""Compiled kernels for the choice stage (issue 6).
+
+:mod:`sim.decision` is the specification of the decision rule: readable numpy terms, one per
+named utility component. This module computes exactly the same utilities in one compiled pass
+per household (numba), with no [rows, alternatives] temporaries, and draws the choice noise from
+a counter-based generator: the Gumbel noise of household ``h``, alternative ``a`` in a year is a
+hash of (seed, replication, year, h, a). Draws therefore exist only for the households that
+decide, yet stay identical whatever the policy (common random numbers).
+
+``SettlementModel(engine="numpy")`` runs the specification itself (same noise, via
+:func:`counter_uniform`); ``tests/test_kernels.py`` checks that both engines give identical
+outputs. If numba is not installed, the model falls back to the numpy engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+try:
+    from numba import njit, prange
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    HAVE_NUMBA = False
+
+    def njit(*args, **kwargs):  # type: ignore[no-redef]
+        def wrap(f):
+            return f
+        return wrap(args[0]) if args and callable(args[0]) else wrap
+
+    prange = range  # type: ignore[assignment]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def stream_key(seed: int, replication: int, stream: int, year: int) -> np.uint64:
+    """A 64-bit key for one stream in one year of one replication (never the policy)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(replication, stream, max(year, 0)))
+    return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+def counter_uniform(key: np.uint64, rows: np.ndarray, n_alt: int) -> np.ndarray:
+    """Uniforms in (0, 1) for [rows, alternatives] from splitmix64(key + counter) (numpy)."""
+    with np.errstate(over="ignore"):
+        ctr = rows.astype(np.uint64)[:, None] * np.uint64(n_alt) + np.arange(n_alt, dtype=np.uint64)[None, :]
+        z = key + (ctr + np.uint64(1)) * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def _uniform(key, ctr):
+    z = key + (ctr + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (float(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+# Row arrays r[0..21], in the order :func:`pack` builds them: place, home, origin, kin_place,
+# workers, skill, placement, land, dividend, kids, native, size, birth_year, head_age,
+# insurance_years, years_in_town, owned_town, tenant, stable_job, job_years, eligible, lost.
+
+
+@njit(cache=True, inline="always")
+def _core(k, j, r, t, s):
+    """Utility terms of row k at town j that differ between living there as a resident and
+    settled there: income, housing, schooling, services, rights (and the hukou constant).
+    Returns (resident, settled)."""
+    (wage, emp_rate, rent, seat_access, rental_access, permit_min_years, permit_cov, admit,
+     permit_basis, local_exam, agri_kept, sub, sub_hukou, sub_permit, discount, pr_open_res,
+     pr_min_job, pr_natives_only) = t
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
+     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    pl = r[0][k]
+    here = pl == j
+    w = float(r[4][k])
+    ld = r[7][k]
+    dv = r[8][k]
+    subsidy = ld * agri_pm
+    land_rent = ld * rent_pm * rural * land_rental
+    away = land_rent + dv + subsidy
+    p_emp = 1.0 if r[6][k] == j else emp_rate[j]
+    wg = w * (1.0 + skill_premium * r[5][k]) * wage[j] * p_emp
+    inc_r = max(wg + away, 1000.0)
+    settled_nw = land_rent * land_kept + dv * coll_kept + (subsidy * land_kept if agri_kept[j] else 0.0)
+    inc_s = max(wg + settled_nw, 1000.0)
+    sz = r[11][k]
+    nat = r[10][k]
+    yrs = r[15][k] if here else 0
+    permit = yrs >= permit_min_years[j]
+    owns = r[16][k] == j
+    ten = r[17][k] and here
+    res_ok = pr_open_res[j] and r[18][k] and (r[19][k] >= pr_min_job[j]) and (nat or not pr_natives_only[j])
+    if owns:
+        cost_r = 0.0
+        cost_s = 0.0
+    else:
+        rent_y = rent[j] * 12.0
+        p_r = 1.0 if ten else (rental_access[j] if res_ok else 0.0)
+        p_s = 1.0 if ten else rental_access[j]
+        s_r = sub[j] if (sub_permit[j] and permit) else 0.0
+        s_s = (sub[j] if sub_hukou[j] else 0.0) + (sub[j] if sub_permit[j] else 0.0)
+        cost_r = max(rent_y * (1.0 - p_r * discount[j]) - s_r, 0.0)
+        cost_s = max(rent_y * (1.0 - p_s * discount[j]) - s_s, 0.0)
+    kd = float(r[9][k])
+    acc_r = (1.0 if (permit_basis[j] and permit) else admit[j]) * seat_access[j]
+    acc_s = seat_access[j]
+    lbn = b_lb if nat else 0.0
+    sch_r = kd * (b_school * acc_r - lbn * (1.0 - acc_r) - (0.0 if local_exam[j] else b_exam * acc_r))
+    sch_s = kd * (b_school * acc_s - lbn * (1.0 - acc_s))
+    serv_r = b_serv * permit_cov[j] if permit else 0.0
+    vr = b_inc * math.log(inc_r / sz) - b_house * cost_r / inc_r + sch_r + serv_r
+    vs = (b_inc * math.log(inc_s / sz) - b_house * cost_s / inc_s + sch_s + b_serv
+          - b_rights * math.log1p(r[21][k] / inc_s) + asc_hukou)
+    return vr, vs
+
+
+@njit(cache=True, parallel=True)
+def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
+    """For each row: the utilities of all alternatives (as :func:`sim.decision.utilities`),
+    plus counter-based Gumbel noise when ``draw_noise``; writes the best alternative and the
+    best alternative without settling (for when the quota runs out)."""
+    portable, c_town, urban, km, network = g
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
+     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_dist, b_net, b_kin,
+     b_newgen, b_age, b_move, b_ins) = s
+    s_core = (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium,
+              farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept)
+    T = c_town.size
+    A = 1 + 2 * T
+    for k in prange(rows.size):
+        base = np.uint64(rows[k]) * np.uint64(A)
+        pl = r[0][k]
+        hm = r[1][k]
+        nat = r[10][k]
+        in_town = pl < T
+        insy = float(r[14][k])
+        gen = b_newgen * (1.0 if r[12][k] >= 1980 else 0.0) - b_age * max(float(r[13][k]) - 45.0, 0.0)
+        here_portable = in_town and portable[min(pl, T - 1)]
+        best = -np.inf
+        best_a = 0
+        fb = -np.inf
+        fb_a = 0
+        if nat:  # alternative 0: home
+            ld = r[7][k]
+            farm = ld * farm_pm * rural + float(r[4][k]) * local_nf * rural
+            inc0 = max(farm + ld * agri_pm + r[8][k], 1000.0)
+            v0 = b_inc * math.log(inc0 / r[11][k])
+            if hm != pl:
+                v0 -= b_move
+                if in_town:
+                    v0 -= b_ins * insy
+            if draw_noise:
+                v0 -= math.log(-math.log(_uniform(key, base)))
+            best, best_a, fb, fb_a = v0, 0, v0, 0
+        for j in range(T):
+            here = pl == j
+            vr, vs = _core(k, j, r, t, s_core)
+            mv = 0.0
+            if not here:
+                mv -= b_move
+                if in_town and not (here_portable and portable[j]):
+                    mv -= b_ins * insy
+            dist = -b_dist * math.log1p(km[hm, j]) if nat else 0.0
+            common = (dist + b_net * network[r[2][k], j] + (b_kin if r[3][k] == j else 0.0)
+                      + gen + mv + c_town[j])
+            if hm != j:
+                v = vr + common
+                if draw_noise:
+                    v -= math.log(-math.log(_uniform(key, base + np.uint64(1 + j))))
+                if v > best:
+                    best, best_a = v, 1 + j
+                if v > fb:
+                    fb, fb_a = v, 1 + j
+            if here and urban[j] and r[20][k]:
+                v = vs + common
+                if draw_noise:
+                    v -= math.log(-math.log(_uniform(key, base + np.uint64(1 + T + j))))
+                if v > best:
+                    best, best_a = v, 1 + T + j
+        want_out[k] = best_a
+        fallback_out[k] = fb_a
+
+
+@njit(cache=True, parallel=True)
+def intention(rows, r, t, g, s, out):
+    """Settlement intention of each row (a non-hukou town resident): the binary logit of
+    settling in its town against staying there as a resident, on the same utilities."""
+    urban = g[2]
+    s_core = s[:17]
+    for k in prange(rows.size):
+        j = r[0][k]
+        vr, vs = _core(k, j, r, t, s_core)
+        if r[1][k] == j or not urban[j]:
+            diff = -50.0  # an alternative is unavailable: as the specification does
+        else:
+            diff = vs - vr
+        out[k] = 1.0 / (1.0 + math.exp(-diff))
+
+
+def pack(hh, rows, ctx, eligible):
+    """Gather the kernels' inputs from the household arrays and a Context: per-row arrays,
+    per-town arrays, global arrays and scalars."""
+    from sim.decision import rights_lost_on_settling
+    from sim.households import PUBLIC_RENTAL
+
+    lv, beh, eco, ts, places = ctx.levers, ctx.behaviour, ctx.economy, ctx.towns, ctx.places
+    T = places.n_towns
+    kin = hh.kin[rows]
+    kin_place = np.where(kin >= 0, hh.place[np.maximum(kin, 0)], -1).astype(np.int64)
+    bonus = {"central_city": beh.tier_bonus_central_city, "sub_center": beh.tier_bonus_sub_center,
+             "small_town": beh.tier_bonus_small_town, "rural_community": beh.tier_bonus_rural_community}
+    c_town = np.array([beh.asc_town + bonus[places.tier_name(j)] for j in range(T)])
+    r = (
+        hh.place[rows].astype(np.int64), hh.home(rows).astype(np.int64), hh.origin[rows].astype(np.int64),
+        kin_place, hh.workers[rows].astype(np.int64), hh.skill[rows].astype(np.float64),
+        hh.placement[rows].astype(np.int64),
+        np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows]).astype(np.float64),
+        np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows]).astype(np.float64),
+        hh.kids_school[rows].astype(np.int64), hh.native[rows],
+        np.maximum(hh.size()[rows], 1).astype(np.float64), hh.birth_year[rows].astype(np.int64),
+        hh.head_age[rows].astype(np.int64), hh.insurance_years[rows].astype(np.int64),
+        hh.years_in_town[rows].astype(np.int64), hh.owned_town[rows].astype(np.int64),
+        hh.tenure[rows] == PUBLIC_RENTAL, hh.stable_job[rows], hh.job_years[rows].astype(np.int64),
+        np.ascontiguousarray(eligible, dtype=np.bool_),
+        rights_lost_on_settling(hh, rows, ctx).astype(np.float64),
+    )
+    col, is_ = lv.col, lv.is_
+    t = (
+        ts.wage.astype(np.float64), ts.employment_rate.astype(np.float64), ts.rent.astype(np.float64),
+        ts.seat_access.astype(np.float64), ts.rental_access.astype(np.float64),
+        col("services", "permit_min_years").astype(np.float64), col("services", "permit_coverage"),
+        col("schools", "nonhukou_admission_share"), is_("schools", "enrolment_basis", "residence_permit"),
+        col("schools", "local_exam_nonhukou"), col("services", "agri_subsidies_kept"),
+        col("housing", "rental_subsidy_yuan"), is_("housing", "rental_subsidy_to", "hukou"),
+        is_("housing", "rental_subsidy_to", "permit"), 1.0 - col("housing", "public_rental_rent_share"),
+        is_("housing", "public_rental_open_to", "residents"),
+        col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
+    )
+    g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
+         places.km.astype(np.float64), ts.network.astype(np.float64))
+    s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,
+         beh.beta_services, beh.beta_rights, beh.asc_hukou, beh.skill_premium,
+         eco.farm_income_per_mu, eco.local_nonfarm_income, eco.agri_subsidy_per_mu,
+         eco.land_rent_per_mu, float(ts.rural_income_index), float(lv.rights.land_rental),
+         float(lv.rights.land.on_settle != "surrendered"),
+         float(lv.rights.collective.on_settle != "surrendered"),
+         beh.beta_distance, beh.beta_network, beh.beta_kin, beh.beta_new_generation, beh.beta_age,
+         beh.beta_move, beh.beta_insurance_loss)
+    s = tuple(float(x) for x in s)
+    return r, t, g, s
+
+
+def choose_rows(hh, rows: np.ndarray, ctx, eligible: np.ndarray, key: np.uint64,
+                draw_noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Best alternative and best non-settle alternative of each row (compiled)."""
+    r, t, g, s = pack(hh, rows, ctx, eligible)
+    want = np.empty(rows.size, dtype=np.int16)
+    fallback = np.empty(rows.size, dtype=np.int16)
+    choose(key, rows.astype(np.int64), r, t, g, s, want, fallback, draw_noise)
+    return want, fallback
+
+
+def intention_rows(hh, rows: np.ndarray, ctx) -> np.ndarray:
+    """Settlement intention of each row (compiled); see :func:`sim.decision.settlement_intention`."""
+    r, t, g, s = pack(hh, rows, ctx, np.ones(rows.size, dtype=bool))
+    out = np.empty(rows.size, dtype=np.float64)
+    intention(rows.astype(np.int64), r, t, g, s, out)
+    return out
