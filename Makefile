@@ -24,6 +24,12 @@ run: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m sim.packages --replications 20
 
+# Performance benchmark (issue 6): engine speed at 100k and 1M households, ratio to the
+# idiomatic Mesa reference, memory per household, and a Qingdao-size run.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/sweep_speedup.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 

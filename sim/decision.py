@@ -71,13 +71,17 @@ def _alts(village: np.ndarray, resident: np.ndarray, settled: np.ndarray) -> np.
     return np.concatenate([village[:, None], resident, settled], axis=1)
 
 
-def has_permit(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
+def has_permit(hh: Households, rows: np.ndarray, ctx: Context, here_only: bool = False) -> np.ndarray:
     """[rows, T] residence permit in town j: living there at least ``permit_min_years``
-    (a household moving to j this year qualifies only if the minimum is 0)."""
+    (a household moving to j this year qualifies only if the minimum is 0). With
+    ``here_only``: [rows], in the town where each row lives."""
+    min_years = ctx.levers.col("services", "permit_min_years")
+    if here_only:
+        return hh.years_in_town[rows] >= min_years[hh.place[rows]]
     T = ctx.places.n_towns
     here = hh.place[rows][:, None] == np.arange(T)[None, :]
     years = np.where(here, hh.years_in_town[rows][:, None], 0)
-    return years >= ctx.levers.col("services", "permit_min_years")[None, :]
+    return years >= min_years[None, :]
 
 
 def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
@@ -92,7 +96,7 @@ def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
     rights kept (not surrendered, not exited); the subsidy only where the town's policy keeps it.
     """
     eco, lv, ts = ctx.economy, ctx.levers, ctx.towns
-    workers = hh.workers[rows].astype(np.float64)
+    workers = hh.workers[rows].astype(np.float64)  # rows may be slice(None): views, no gather
     land = np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows]).astype(np.float64)
     dividend = np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows]).astype(np.float64)
     rural = ts.rural_income_index
@@ -164,17 +168,26 @@ def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
 
 
 def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
-                           is_hukou: bool | np.ndarray) -> np.ndarray:
+                           is_hukou: bool | np.ndarray, here_only: bool = False) -> np.ndarray:
     """[rows, T] may apply for public rental in town j (open to hukou holders only, or to
-    residents with ``public_rental_min_job_years`` of stable work, optionally natives only)."""
+    residents with ``public_rental_min_job_years`` of stable work, optionally natives only).
+    With ``here_only``: [rows], in the town where each row lives."""
     lv = ctx.levers
-    T = ctx.places.n_towns
-    open_res = lv.is_("housing", "public_rental_open_to", "residents")[None, :]
-    job_ok = (hh.stable_job[rows][:, None] &
-              (hh.job_years[rows][:, None] >= lv.col("housing", "public_rental_min_job_years")[None, :]))
-    native_ok = hh.native[rows][:, None] | ~lv.col("housing", "public_rental_natives_only")[None, :]
+    if here_only:
+        town = hh.place[rows]
+        pick = lambda a: a[town]  # noqa: E731
+        towns = town
+        row = lambda a: a  # noqa: E731
+    else:
+        pick = lambda a: a[None, :]  # noqa: E731
+        towns = np.arange(ctx.places.n_towns)[None, :]
+        row = lambda a: a[:, None]  # noqa: E731
+    open_res = pick(lv.is_("housing", "public_rental_open_to", "residents"))
+    job_ok = row(hh.stable_job[rows]) & \
+        (row(hh.job_years[rows]) >= pick(lv.col("housing", "public_rental_min_job_years")))
+    native_ok = row(hh.native[rows]) | ~pick(lv.col("housing", "public_rental_natives_only"))
     resident_ok = open_res & job_ok & native_ok
-    not_owner = hh.owned_town[rows][:, None] != np.arange(T)[None, :]
+    not_owner = row(hh.owned_town[rows]) != towns
     return not_owner & (resident_ok | np.asarray(is_hukou))
 
 

@@ -213,11 +213,10 @@ class SettlementModel(mesa.Model):
                             rural_income_index=self.rural_index),
         )
 
-    def add_flows(self, origin: np.ndarray, dest: np.ndarray, kind: np.ndarray,
-                  persons: np.ndarray) -> None:
-        sel = kind != ""
-        if sel.any():
-            self._flows.append((origin[sel], dest[sel], kind[sel], persons[sel]))
+    def add_flows(self, origin: np.ndarray, dest: np.ndarray, kind: str, persons: np.ndarray) -> None:
+        """Record households moving from ``origin`` to ``dest`` places this year as ``kind``."""
+        if origin.size:
+            self._flows.append((origin, dest, kind, persons))
 
     def _baseline(self) -> None:
         """Record the starting state (year ``start - 1``), with intention and eligibility

@@ -62,7 +62,7 @@ def rental_subsidy_paid(m: SettlementModel) -> float:
         return 0.0
     town = hh.place[rows]
     hukou = hh.hukou_urban[rows] & (hh.hukou[rows] == town)
-    permit = has_permit(hh, rows, m.context())[np.arange(rows.size), town]
+    permit = has_permit(hh, rows, m.context(), here_only=True)
     to_hukou = lv.is_("housing", "rental_subsidy_to", "hukou")[town]
     to_permit = lv.is_("housing", "rental_subsidy_to", "permit")[town]
     paid = (to_hukou & hukou) | (to_permit & (permit | hukou))
@@ -161,7 +161,7 @@ def record_year(m: SettlementModel) -> None:
     if m._flows:
         o = np.concatenate([f[0] for f in m._flows])
         d = np.concatenate([f[1] for f in m._flows])
-        kind = np.concatenate([f[2] for f in m._flows]).astype(str)
+        kind = np.concatenate([np.full(f[0].size, f[2]) for f in m._flows]).astype(str)
         persons = np.concatenate([f[3] for f in m._flows]).astype(np.float64)
         names = np.array(m.places.names + ["(outside region)"], dtype=object)
         df = (pl.DataFrame({"origin_i": o, "dest_i": d, "kind": kind, "persons": persons})

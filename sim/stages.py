@@ -131,8 +131,7 @@ def labour_market(m: SettlementModel) -> None:
     skill = 1.0 + beh.skill_premium * hh.skill
     noise = np.exp(beh.wage_sd * z - 0.5 * beh.wage_sd**2)
     town_income = hh.employed * m.wage[town] * skill * noise
-    rows = np.arange(hh.n)
-    home, away, settled = decision.non_wage_income(hh, rows, m.context(), settled_town=hh.place)
+    home, away, settled = decision.non_wage_income(hh, slice(None), m.context(), settled_town=hh.place)
     income = np.where(~in_town, home, town_income + np.where(hh.hukou_urban, settled, away))
     hh.income[:] = income
     hh.savings[:] = np.maximum(hh.savings + beh.savings_rate * income, 0.0)
@@ -365,17 +364,14 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     m.settled_now = st
 
     persons_after = hh.persons_at_place(T)
-    kind = np.full(hh.n, "", dtype=object)
     returned = moving & (dest == home)
     migrated = moving & (old_place == home) & ~settling
     moved = moving & (dest != home) & (old_place != home) & ~settling
-    kind[returned] = RETURNED
-    kind[migrated] = MIGRATED
-    kind[moved] = MOVED
-    kind[settling] = SETTLED
     origin_of_flow = np.where(settling, np.where(old_hukou >= 0, old_hukou, old_place), old_place)
     persons = np.where(returned, persons_before, persons_after)
-    m.add_flows(origin_of_flow, dest, kind, persons)
+    for mask, kind in ((returned, RETURNED), (migrated, MIGRATED), (moved, MOVED), (settling, SETTLED)):
+        idx = np.flatnonzero(mask)
+        m.add_flows(origin_of_flow[idx], dest[idx], kind, persons[idx])
     m.year_counts["migrated_persons"] = persons_after[migrated].sum() * m.scale
     m.year_counts["returned_persons"] = persons_before[returned].sum() * m.scale
     m.year_counts["settled_households"] = st.size * m.scale
@@ -407,8 +403,7 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
     free = np.maximum(m.rental_units - used, 0.0)
     cand = np.flatnonzero(in_town & ~tenants & (hh.owned_town != hh.place))
     hukou_here = hh.hukou_urban[cand] & (hh.hukou[cand] == hh.place[cand])
-    elig = decision.public_rental_eligible(hh, cand, m.context(), hukou_here[:, None])
-    elig = elig[np.arange(cand.size), town[cand]]
+    elig = decision.public_rental_eligible(hh, cand, m.context(), hukou_here, here_only=True)
     cand = cand[elig]
     ok = ration(hh.place[cand], priority_rank(m, cand), u[cand], np.full(cand.size, m.scale), free)
     hh.tenure[cand[ok]] = PUBLIC_RENTAL
@@ -428,7 +423,7 @@ def school_seats(m: SettlementModel, u: np.ndarray, tiebreak: np.ndarray) -> Non
     rows = np.flatnonzero(hh.town_dweller(T) & (hh.kids_school > 0))
     town = hh.place[rows]
     hukou = hh.hukou_urban[rows] & (hh.hukou[rows] == town)
-    permit = decision.has_permit(hh, rows, m.context())[np.arange(rows.size), town]
+    permit = decision.has_permit(hh, rows, m.context(), here_only=True)
     permit_basis = lv.is_("schools", "enrolment_basis", "residence_permit")[town]
     as_hukou = hukou | (permit_basis & permit)
     incumbent = hh.public_seat[rows] & (hh.years_in_town[rows] > 0)
@@ -584,8 +579,7 @@ def reclassify(m: SettlementModel) -> None:
     hh.owned_town[idx] = hh.place[idx]
     hh.settled_year[idx] = m.year
     hh.kids_with[idx] = hh.kids_school[idx]
-    m.add_flows(before[idx], hh.place[idx], np.full(idx.size, RECLASSIFIED, dtype=object),
-                hh.size()[idx])
+    m.add_flows(before[idx], hh.place[idx], RECLASSIFIED, hh.size()[idx])
     m.year_counts["reclassified_persons"] = hh.size()[idx].sum() * m.scale
 
 
