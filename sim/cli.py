@@ -7,6 +7,7 @@
     sim compare POLICY.toml POLICY.toml ... [--region REGION.toml] [--replications R]
     sim sensitivity EXPERIMENT.toml [--workers N] [--scheduler ADDRESS]
     sim report RESULTS_DIR [--out DIR]
+    sim calibrate [SPEC.toml] [--budget N] [--out BEHAVIOUR.toml]
     sim check FILE.toml [FILE.toml ...]
 
 With several packages, each is run on the same replications (same households, same draws:
@@ -325,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("results", help="a sweep folder (sim sweep, make run) or a run folder (sim run)")
     rp.add_argument("--out", help="output folder (default: RESULTS/report)")
     rp.set_defaults(func=cmd_report)
+    sub.add_parser("calibrate", help="fit behaviour parameters to national statistics "
+                   "(see `sim calibrate --help`)", add_help=False)
     c = sub.add_parser("check", help="validate config files")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=cmd_check)
@@ -332,6 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["calibrate"]:  # its own parser (sim.calibrate)
+        from sim.calibrate import main as calibrate_main
+
+        try:
+            return calibrate_main(argv[1:])
+        except ConfigError as exc:
+            print(f"sim: configuration error:\n{exc}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     if getattr(args, "replications", 1) is not None and getattr(args, "replications", 1) < 1:
         print("sim: --replications must be at least 1", file=sys.stderr)

@@ -239,6 +239,17 @@ class Target(Cited):
     label: str = ""
 
 
+class StatisticalChange(Cited):
+    """A change in how a statistic is measured (not behaviour): from ``year`` on, the reported
+    ``metric`` is the simulated one plus ``shift`` (e.g. the 2015 abolition of the agricultural /
+    non-agricultural hukou split moved the hukou urbanisation series)."""
+
+    year: int
+    metric: Literal["hukou_urbanization", "resident_urbanization"]
+    shift: Annotated[float, Field(ge=-1, le=1)]
+    label: str = ""
+
+
 class PackageMeta(Cited):
     name: str
     title: str = ""
@@ -260,6 +271,7 @@ class PolicyFile(Strict):
     levers: dict[str, Any] = Field(default_factory=dict)
     changes: list[Change] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
+    statistical: list[StatisticalChange] = Field(default_factory=list)
     not_encoded: list[dict[str, str]] = Field(default_factory=list)
 
 
@@ -592,8 +604,10 @@ class Policy:
 
     def __init__(self, path: Path, meta: PackageMeta,
                  layers: list[tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]],
-                 targets: list[Target], not_encoded: list[dict[str, str]], files: list[Path]):
+                 targets: list[Target], not_encoded: list[dict[str, str]], files: list[Path],
+                 statistical: list[StatisticalChange] | None = None):
         self.path = path
+        self.statistical = list(statistical or [])
         self.meta = meta
         self.name = meta.name
         self.layers = [(base, sorted(changes, key=lambda c: c[0])) for base, changes in layers]
@@ -630,7 +644,11 @@ class Policy:
         _check_lever_tree(override, self.path, "levers")
         meta = self.meta.model_copy(update={"name": name or self.meta.name})
         return Policy(self.path, meta, [*self.layers, (override, [])], self.targets,
-                      self.not_encoded, self.files)
+                      self.not_encoded, self.files, self.statistical)
+
+    def statistical_shift(self, metric: str, year: int) -> float:
+        """Sum of the statistical shifts of ``metric`` in force in ``year``."""
+        return sum(c.shift for c in self.statistical if c.metric == metric and c.year <= year)
 
     @property
     def region_path(self) -> Path | None:
@@ -670,12 +688,13 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
     for i, change in enumerate(data.changes):
         _check_lever_tree(change.levers, path, f"changes[{i}].levers")
     layers = [(data.levers, [(c.year, c.levers) for c in data.changes])]
-    targets, files = list(data.targets), [path]
+    targets, files, statistical = list(data.targets), [path], list(data.statistical)
     meta = data.package
     if meta.extends:
         parent = load_policy(path.parent / meta.extends, (*_chain, path))
         layers = parent.layers + layers
         targets = targets or parent.targets
+        statistical = statistical or parent.statistical
         files = parent.files + files
         meta = meta.model_copy(update={
             "region": meta.region if meta.region else _rebase(parent, parent.meta.region, path),
@@ -688,7 +707,7 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
         if t.metric not in METRIC_NAMES:
             raise ConfigError(f"{path}: key 'targets[{i}].metric': unknown metric '{t.metric}'; "
                               f"allowed: {', '.join(METRIC_NAMES)}")
-    return Policy(path, meta, layers, targets, data.not_encoded, files)
+    return Policy(path, meta, layers, targets, data.not_encoded, files, statistical)
 
 
 def _rebase(parent: Policy, rel: str | None, child: Path) -> str | None:

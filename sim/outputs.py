@@ -34,7 +34,7 @@ METRIC_NAMES = (
     "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan", "public_cost_yuan",
     "rental_subsidy_yuan", "purchase_support_yuan", "transfer_yuan", "births", "deaths",
     "homes_bought", "trained", "reserved_jobs_filled", "quota_refused_households",
-    "non_hukou_residents",
+    "non_hukou_residents", "resident_urbanization_reported", "hukou_urbanization_reported",
 )
 
 GROUP_NAMES = ("all", "new_generation", "with_children", "with_land", "native", "outsider")
@@ -118,6 +118,11 @@ def record_year(m: SettlementModel) -> None:
         "reserved_jobs_filled": c["reserved_jobs_filled"],
         "quota_refused_households": c["quota_refused_households"],
         "non_hukou_residents": float(at_place[hh.migrant(T)].sum()) * k,
+        # as published: the simulated rate plus any change in how the statistic is measured
+        "resident_urbanization_reported": urban_res / population
+        + m.policy.statistical_shift("resident_urbanization", m.year),
+        "hukou_urbanization_reported": hukou_urban / population
+        + m.policy.statistical_shift("hukou_urbanization", m.year),
     }
     assert tuple(k for k in row if k not in ("replication", "seed", "year")) == METRIC_NAMES
     m.metrics.append(row)

@@ -109,7 +109,7 @@ def dead_entries(policy: Policy, region_path: Path | None = None,
     for leaf in _leaves(base):
         layers = list(policy.layers)
         layers[own] = (_without(base, leaf), changes)
-        probe = Policy(policy.path, policy.meta, layers, policy.targets, policy.not_encoded, policy.files)
+        probe = Policy(policy.path, policy.meta, layers, policy.targets, policy.not_encoded, policy.files, policy.statistical)
         if _snapshot(probe, places, years) == reference and \
                 (other is None or _same_where_set(leaf, reference, other, places)):
             dead.append("levers." + ".".join(leaf))
@@ -119,7 +119,7 @@ def dead_entries(policy: Policy, region_path: Path | None = None,
             new_changes[i] = (year, _without(tree, leaf))
             layers = list(policy.layers)
             layers[own] = (base, new_changes)
-            probe = Policy(policy.path, policy.meta, layers, policy.targets, policy.not_encoded, policy.files)
+            probe = Policy(policy.path, policy.meta, layers, policy.targets, policy.not_encoded, policy.files, policy.statistical)
             if _snapshot(probe, places, years) == reference:
                 dead.append(f"changes(year {year}).levers." + ".".join(leaf))
     return dead
