@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
-	$(BIN)/sim check configs/regions/*.toml configs/policies/*.toml configs/behaviour/*.toml
+	$(BIN)/sim check configs/*/*.toml experiments/*.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache

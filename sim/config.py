@@ -766,6 +766,18 @@ def check_file(path: str | Path) -> str:
     if "behaviour" in raw:
         load_behaviour(path)
         return f"{path}: behaviour OK"
+    if "calibration" in raw:
+        from sim.calibrate import load_spec
+
+        spec = load_spec(path)
+        load_policy(spec.package_path)
+        return f"{path}: calibration spec OK ({len(spec.parameters)} parameters)"
+    if "experiment" in raw:
+        from sim.experiment import load_experiment
+
+        exp = load_experiment(path)
+        return f"{path}: experiment '{exp.name}' OK ({len(exp.points)} design points)"
     raise ConfigError(
-        f"{path}: cannot tell what this file is; expected a [package], [region] or [behaviour] table"
+        f"{path}: cannot tell what this file is; expected a [package], [region], [behaviour], "
+        "[calibration] or [experiment] table"
     )
