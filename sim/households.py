@@ -183,7 +183,16 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
     # origin villages by share; urban villages (城中村) are villages inside a town, counted urban
     village_share = np.array([v.rural_share for v in region.villages], dtype=np.float64)
     village_share = village_share / village_share.sum()
-    origin = (T + rng.choice(len(region.villages), size=n, p=village_share)).astype(np.int32)
+    # rural_share is a share of the rural-hukou population: urban-village households (who keep
+    # rural hukou) are drawn in proportion to it; the other villages fill the rest (urban
+    # natives drawn from them get a town as origin below)
+    is_uv = places.urban[T:]
+    draw = village_share.copy()
+    uv_total = village_share[is_uv].sum() * (1.0 - meta.hukou_urbanization)
+    if is_uv.any() and (~is_uv).any():
+        draw[is_uv] = village_share[is_uv] * (1.0 - meta.hukou_urbanization)
+        draw[~is_uv] = village_share[~is_uv] / village_share[~is_uv].sum() * (1.0 - uv_total)
+    origin = (T + rng.choice(len(region.villages), size=n, p=draw / draw.sum())).astype(np.int32)
     urban_village = places.urban[origin]
 
     # statuses by persons: urban natives (urban hukou), non-hukou town residents, villagers
@@ -197,8 +206,9 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
 
     rest = order[n_urban_hukou:]
     rest = rest[~urban_village[rest]]  # urban-village households stay in their village
-    # migrants are younger: re-age candidates so the new-generation share among migrants
-    # matches the region's (children are redrawn for the new age)
+    # migrants are younger: re-age the rural households from which migrants are drawn (villagers
+    # among them too: an assumption) so the new-generation share among migrants matches the
+    # region's (children are redrawn for the new age, household sizes kept)
     born = year - head_age[rest]
     s0 = float((born >= 1980).mean()) if rest.size else 0.0
     target = eco.new_generation_share

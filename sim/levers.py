@@ -17,11 +17,11 @@ housing                   :func:`sim.decision.housing_cost`, purchase in :func:`
                           public rental in :func:`sim.stages.capacity` and :func:`sim.stages.feedback`
 schools                   :func:`sim.decision.schooling`, seats in :func:`sim.stages.capacity`,
                           :func:`sim.stages.feedback`
-services                  :func:`sim.decision.services`, :func:`sim.decision.rights_kept`,
-                          portability in :func:`sim.stages.choice`
+services                  :func:`sim.decision.services`, :func:`sim.decision.non_wage_income`,
+                          portability in :func:`sim.decision.moving` and :func:`sim.stages.apply_moves`
 jobs                      :func:`sim.stages.labour_market`, :func:`sim.stages.capacity`
 fiscal                    :func:`sim.stages.feedback`, public cost in :func:`sim.stages.record`
-rights                    :func:`sim.decision.rights_kept`, :func:`sim.decision.income`,
+rights                    :func:`sim.decision.rights_kept`, :func:`sim.decision.non_wage_income`,
                           :func:`sim.stages.rights`
 in_situ                   :func:`sim.stages.feedback`
 priority                  :func:`sim.stages.priority_rank` (every rationing)

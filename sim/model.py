@@ -32,6 +32,7 @@ from sim.config import (
 from sim.decision import Context, TownState, settlement_intention
 from sim.households import Households, synthesize
 from sim.levers import Levers, resolve
+from sim.outputs import METRIC_NAMES
 from sim.places import Places, build_places
 
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
@@ -149,11 +150,15 @@ class SettlementModel(mesa.Model):
         self.snapshots: list[Any] = []
         self.last_towns: dict[str, np.ndarray] = {}
         self.datacollector = mesa.DataCollector(
-            model_reporters={c: (lambda m, c=c: m.metrics[-1][c]) for c in ["year", *METRIC_COLUMNS]}
+            model_reporters={c: (lambda m, c=c: m.metrics[-1][c]) for c in ["year", *METRIC_NAMES]}
         )
         self._baseline()
 
     # -----------------------------------------------------------------------------------------
+
+    def stream_id(self, name: str) -> int:
+        """The number of random stream ``name`` (see STREAMS)."""
+        return STREAMS[name]
 
     def stream(self, name: str, year: int | None = None) -> np.random.Generator:
         """The random stream ``name`` for this replication and year. Keyed by seed, replication,
@@ -241,6 +246,9 @@ class SettlementModel(mesa.Model):
 
     def step(self) -> None:
         """One year: the eight stages of DESIGN §3 in order."""
+        if self.year >= self.end:
+            raise RuntimeError(f"the run ends in {self.end}; no year {self.year + 1} to step "
+                               "(levers are resolved up to the end year only)")
         self.year += 1
         self.levers = self.levers_by_year[self.year]
         self.year_counts = defaultdict(float)

@@ -288,8 +288,9 @@ def render(replications: int, workers: int, out_root: Path) -> str:
               f"{replications} replications of each package on its own region at the region's "
               "default scale; simulated values are mean [90% interval across replications]; "
               "'reps met' is the share of replications meeting the target; the status is by the "
-              "mean. Behaviour parameters are hand-set, not yet calibrated (issue 7): read the "
-              "levels with that in mind.", ""]
+              "mean. Behaviour parameters are those calibrated on the national series 2012-2019 "
+              "(docs/calibration.md); the seed regions inherit them, nothing is fitted to a region: "
+              "read the levels with that in mind.", ""]
     for n in names:
         lines += ["```", format_table(targets[n], n), "```", ""]
     lines += ["## Clauses not encoded", ""]

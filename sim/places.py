@@ -50,7 +50,7 @@ class Places:
     n_towns: int
     tier: np.ndarray  # int8 per town, index into TIERS
     county: list[str]
-    urban: np.ndarray  # bool per place: counted as urban (towns; rural communities once reclassified)
+    urban: np.ndarray  # bool per place: counted as urban (towns, urban villages; rural communities once reclassified)
     km: np.ndarray  # float32 [place, place] road distance
     graph: nx.Graph
     town_index: dict[str, int]

@@ -92,8 +92,9 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
                   f"({timings[-1]:.1f} s)", file=sys.stderr, flush=True)
     tables = {name: pl.concat(dfs, how="vertical_relaxed") for name, dfs in parts.items()}
     assert model is not None
-    own_region = pol.region_path is not None and \
-        Path(paths.get("region", pol.region_path)).resolve() == pol.region_path
+    from sim.config import own_region_name
+
+    own_region = own_region_name(pol) == reg.region.name  # by region name, as everywhere
     if pol.targets and own_region:
         tables["targets"] = attainment(tables["metrics"], pol.targets)
     manifest = {

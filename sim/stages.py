@@ -2,7 +2,7 @@
 
 1. :func:`labour_market`  employment, wages, placements and training
 2. :func:`ageing`         heads age, children move through school, births and deaths
-3. :func:`eligibility`    hukou eligibility of every household in every town
+3. :func:`eligibility`    hukou eligibility of every migrant in the town where it lives
 4. :func:`choice`         each household picks its alternative (and buys a home if it can)
 5. :func:`capacity`       settlement quota, moves, reserved jobs, public rental, school seats
 6. :func:`rights`         surrender or paid exit of land, homestead and collective shares
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from sim.model import SettlementModel
 
 CHUNK = 32768  # households per block in the choice stage (keeps [rows, alternatives] in cache)
-STREAMS_CHOICE_NOISE = 7  # stream id of the counter-based choice noise (see sim.model.STREAMS)
 
 # kinds of flow recorded in flows.parquet
 MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returned", "settled", "reclassified"
@@ -149,7 +148,7 @@ def ageing(m: SettlementModel) -> None:
     hh, beh, T = m.hh, m.behaviour, m.T
     rng = m.stream("demography")
     u = rng.random((hh.n, 3), dtype=np.float32)
-    u_elder = rng.random((hh.n, 4), dtype=np.float32)  # one draw per elder (up to four)
+    u_elder = rng.random((hh.n, 8), dtype=np.float32)  # one draw per elder (up to eight)
     in_town = hh.place < T
     hh.head_age += 1
     hh.years_in_town[:] = np.where(in_town, np.minimum(hh.years_in_town + 1, 100), 0)
@@ -172,7 +171,7 @@ def ageing(m: SettlementModel) -> None:
     hh.kids_pre += births
     # each elder dies with the same probability, set so deaths match the crude death rate
     p_death = min(beh.death_rate * pop / max(hh.elders.sum(), 1), 1.0)
-    slots = np.arange(4)[None, :] < hh.elders[:, None]
+    slots = np.arange(8)[None, :] < hh.elders[:, None]
     deaths = ((u_elder < p_death) & slots).sum(axis=1).astype(np.int8)
     hh.elders -= deaths
     hand_over = (hh.head_age >= 70) & (hh.workers >= 2)
@@ -225,7 +224,7 @@ def choice(m: SettlementModel) -> None:
     intention = np.full(hh.n, np.nan, dtype=np.float32)
     # Gumbel noise from a counter-based generator keyed by (seed, replication, year, household,
     # alternative): common random numbers whatever the policy, drawn only for the deciders
-    key = kernels.stream_key(m.seed, m.replication, STREAMS_CHOICE_NOISE, m.year)
+    key = kernels.stream_key(m.seed, m.replication, m.stream_id("choice_noise"), m.year)
     rows = np.flatnonzero(deciders)
     mig = np.flatnonzero(hh.migrant(T))
     if m.engine == "numba":
@@ -542,10 +541,11 @@ def feedback(m: SettlementModel) -> None:
 
 
 def reclassify(m: SettlementModel) -> None:
-    """In-situ urbanisation. A rural community whose non-farm employment share passes the
-    threshold becomes urban (村改居): its residents count as urban and its rural-hukou households
-    registered there take local urban hukou. Urban-village (城中村) households are converted to
-    urban hukou at the scheduled yearly share."""
+    """In-situ urbanisation. A rural community whose non-farm employment share (of the workers
+    registered there) passes the threshold becomes urban (村改居): its residents count as urban
+    and the rural-hukou households living there take local urban hukou — this year, and in later
+    years those who come home to it. Urban-village (城中村) households living in their village
+    are converted to urban hukou at the scheduled yearly share."""
     hh, T, lv = m.hh, m.T, m.levers
     rng = m.stream("reclassify")
     u = rng.random(hh.n, dtype=np.float32)
@@ -553,13 +553,15 @@ def reclassify(m: SettlementModel) -> None:
     m.nonfarm += m.behaviour.local_nonfarm_growth * (1.0 - m.nonfarm)
     converted = np.zeros(hh.n, dtype=bool)
     if lv.in_situ.reclassify:
-        for j in np.flatnonzero((m.places.tier == RURAL_COMMUNITY) & ~m.places.urban[:T]):
+        for j in np.flatnonzero(m.places.tier == RURAL_COMMUNITY):
             members = (hh.hukou == j) & ~hh.hukou_urban
-            away = members & (hh.place != j) & (hh.place < T) & (hh.employed > 0)
-            share = (away.sum() + m.nonfarm[j] * (members & ~away).sum()) / max(members.sum(), 1)
-            m.community_nonfarm[j] = share
-            if share > lv.in_situ.nonfarm_threshold:
-                m.places.urban[j] = True
+            if not m.places.urban[j]:
+                away = members & (hh.place != j) & (hh.place < T) & (hh.employed > 0)
+                share = (away.sum() + m.nonfarm[j] * (members & ~away).sum()) / max(members.sum(), 1)
+                m.community_nonfarm[j] = share
+                if share > lv.in_situ.nonfarm_threshold:
+                    m.places.urban[j] = True
+            if m.places.urban[j]:
                 converted |= members & (hh.place == j)  # residents are converted where they live
     village_conv = np.zeros(hh.n, dtype=bool)
     conv_share = lv.in_situ.urban_village_conversion_share
