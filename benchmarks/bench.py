@@ -56,7 +56,7 @@ else:
     t1 = time.perf_counter()
     m.run()
     t2 = time.perf_counter()
-    n = len(m.agents_by_type[m.HouseholdAgent]) if hasattr(m, "HouseholdAgent") else sum(1 for a in m.agents if a.__class__.__name__ == "HouseholdAgent")
+    n = len(m.households)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"kind": kind, "households": n, "years": years, "init_s": t1 - t0, "run_s": t2 - t1,
                   "steps_per_s": n * years / (t2 - t1), "peak_mb": peak, "base_mb": base,

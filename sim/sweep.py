@@ -102,10 +102,27 @@ def atomic_write_text(text: str, target: Path) -> None:
     os.replace(tmp, target)
 
 
+SINGLE_THREAD_ENV = {"POLARS_MAX_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                     "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _single_threaded() -> None:
+    """A sweep worker is one core: runs in parallel, not threads within a run (the compiled
+    choice kernel would otherwise take every core in every worker)."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):
+        pass
+
+
 def execute(task: RunTask) -> dict[str, Any]:
     """Run one task in a worker and write its outputs; never raises (errors are recorded)."""
     from sim.model import SettlementModel
     from sim.outputs import frames
+
+    _single_threaded()
 
     t0 = time.perf_counter()
     out = Path(task.out)
@@ -186,8 +203,22 @@ def completed(out: Path) -> set[str]:
 
 
 def local_executor(workers: int) -> ProcessPoolExecutor:
-    # spawn: polars and numpy hold threads, which fork does not copy safely
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    """A local pool of ``workers`` single-threaded processes (spawn: polars and numpy hold
+    threads, which fork does not copy safely). Workers inherit SINGLE_THREAD_ENV."""
+    saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
+    os.environ.update(SINGLE_THREAD_ENV)
+    try:
+        ex = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_single_threaded)
+        # start the workers now, while the environment says single-threaded
+        list(ex.map(int, range(workers)))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return ex
 
 
 @dataclass
