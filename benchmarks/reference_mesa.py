@@ -1057,7 +1057,7 @@ class ReferenceModel(mesa.Model):
 
     def record(self) -> None:
         """sim.outputs.record_year: the year's metrics (the households' part of the row)."""
-        T, k, c, urban, tl = self.T, self.scale, self.year_counts, self.urban, self.tl
+        k, c, urban, tl = self.scale, self.year_counts, self.urban, self.tl
         population = urban_res = hukou_urban = left = non_hukou = rental_sub = 0.0
         n_mig = n_elig = 0
         intentions = []

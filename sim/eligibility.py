@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import GROUPS
-from sim.households import OWNED, PUBLIC_RENTAL, RENTED, Households
+from sim.households import PUBLIC_RENTAL, RENTED, Households
 from sim.levers import Levers
 
 

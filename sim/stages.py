@@ -397,7 +397,6 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
     hh, T = m.hh, m.T
     in_town = hh.town_dweller(T)
     tenants = in_town & (hh.tenure == PUBLIC_RENTAL)
-    town = np.where(in_town, hh.place, 0)
     used = np.bincount(hh.place[tenants], minlength=T) * m.scale
     free = np.maximum(m.rental_units - used, 0.0)
     cand = np.flatnonzero(in_town & ~tenants & (hh.owned_town != hh.place))

@@ -98,7 +98,7 @@ def test_dask_worker_killed_during_a_run_is_retried(tmp_path):
     from distributed import Client, LocalCluster
 
     exp = load_experiment(experiment(tmp_path, scale=1.0))
-    reference = run_sweep(exp, tmp_path / "reference", workers=2, progress=False)
+    assert run_sweep(exp, tmp_path / "reference", workers=2, progress=False).done == 12
     out = tmp_path / "dask"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
@@ -119,9 +119,9 @@ def test_dask_worker_killed_during_a_run_is_retried(tmp_path):
         assert not t.is_alive()
     report = result["report"]
     assert report.done == 12 and not report.failed
+    # every run present once, identical to a sweep that lost no worker
     assert_frame_equal(metrics_of(out), metrics_of(tmp_path / "reference"))
-    workers_seen = {__import__("json").loads(p.read_text())["pid"] for p in (out / "done").glob("*.json")}
-    assert victim not in workers_seen or len(workers_seen) >= 2
+    assert len(completed(out)) == 12
 
 
 def test_failed_run_is_recorded_and_the_rest_complete(tmp_path):
