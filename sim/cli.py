@@ -196,9 +196,15 @@ def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
 
     for path in exp.packages:
         pol = load_policy(path)
-        if not pol.targets or (exp.region is not None and exp.region != pol.region_path):
-            continue
-        table = attainment(metrics.filter(pl.col("package") == pol.name), pol.targets)
+        choices = exp.region_choices()
+        if not pol.targets or (choices != [None] and pol.region_path not in choices):
+            continue  # targets are stated for the package's own region only
+        label = pol.name
+        if len(choices) > 1:
+            from sim.config import load_region
+
+            label = f"{pol.name}@{load_region(pol.region_path).region.name}"
+        table = attainment(metrics.filter(pl.col("package") == label), pol.targets)
         table.write_parquet(out / f"targets_{pol.name}.parquet")
         print()
         print(format_table(table, pol.name))

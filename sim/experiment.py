@@ -3,7 +3,8 @@ factors, a design, replications and outputs; expanded here into design points.
 
     [experiment]
     name = "dehong_default"
-    region = "../configs/regions/dehong.toml"      # optional: default = each package's own
+    region = "../configs/regions/dehong.toml"      # optional: default = each package's own;
+                                                     # or regions = [...] to cross packages with regions
     packages = ["../configs/policies/dehong_2011.toml", "../configs/policies/dehong_pre_reform.toml"]
     replications = 10
     seed = 0
@@ -60,6 +61,7 @@ class ExperimentMeta(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     packages: Annotated[list[str], Field(min_length=1)]
     region: str | None = None
+    regions: list[str] = Field(default_factory=list)
     replications: Annotated[int, Field(ge=1, le=100000)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     start: int | None = None
@@ -146,6 +148,12 @@ class Experiment:
     factors: list[Factor]
     points: list[dict[str, Any]] = field(default_factory=list)  # factor name -> value
     sample_matrix: np.ndarray | None = None  # SALib sample for sensitivity methods
+    regions: list[Path] = field(default_factory=list)  # when packages are crossed with regions
+
+    def region_choices(self) -> list[Path | None]:
+        """The regions each package runs on: the listed ones, the one region, or (None) each
+        package's own."""
+        return list(self.regions) or [self.region]
 
     @property
     def name(self) -> str:
@@ -210,8 +218,15 @@ def load_experiment(path: str | Path) -> Experiment:
                                      if k not in ("packages", "outputs", "name")}}, path)
     packages = [(path.parent / p).resolve() for p in data.experiment.packages]
     policies = [load_policy(p) for p in packages]
-    region = (path.parent / data.experiment.region).resolve() if data.experiment.region else None
-    if region is None and any(p.region_path is None for p in policies):
+    meta = data.experiment
+    if meta.region and meta.regions:
+        raise ConfigError(f"{path}: key 'experiment.regions': give 'region' or 'regions', not both")
+    region = (path.parent / meta.region).resolve() if meta.region else None
+    regions = [(path.parent / r).resolve() for r in meta.regions]
+    for i, r in enumerate(regions):
+        if not r.is_file():
+            raise ConfigError(f"{path}: key 'experiment.regions[{i}]': file not found: {r}")
+    if region is None and not regions and any(p.region_path is None for p in policies):
         raise ConfigError(f"{path}: key 'experiment.region': a package names no region; give one")
     factors = [Factor("lever", f.path, f.values, f.range, f.integer) for f in data.design.levers] + \
         [Factor("behaviour", f.name, f.values, f.range) for f in data.design.behaviour]
@@ -225,8 +240,10 @@ def load_experiment(path: str | Path) -> Experiment:
             raise ConfigError(f"{path}: key 'design.levers[{i}].path' = '{f.path}': not a valid "
                               f"lever path with this value:\n{exc}") from None
     points, X = _sample(data.design, factors, path)
-    return Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
-                      factors, points, X)
+    exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
+                     factors, points, X)
+    exp.regions = regions
+    return exp
 
 
 def adhoc_experiment(policies: list[str], region: str | None, replications: int, seed: int = 0,

@@ -168,11 +168,14 @@ def execute(task: RunTask) -> dict[str, Any]:
 def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
     """All tasks of an experiment and its design table (point, package, factor values)."""
     tasks, rows = [], []
-    point = 0
-    for pkg in exp.packages:
-        from sim.config import load_policy
+    from sim.config import load_policy, load_region
 
+    point = 0
+    multi_region = len(exp.region_choices()) > 1
+    for pkg, reg in ((p, r) for p in exp.packages for r in exp.region_choices()):
         name = load_policy(pkg).name
+        region_name = load_region(reg).region.name if reg else load_region(load_policy(pkg).region_path).region.name
+        label = f"{name}@{region_name}" if multi_region else name
         for values in exp.points:
             levers: dict[str, Any] = {}
             beh: dict[str, Any] = {}
@@ -183,11 +186,12 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
                     levers = deep_merge(levers, lever_override(f.name, values[f.name]))
                 else:
                     beh[f.name] = values[f.name]
-            rows.append({"point": point, "package": name, **{f"x.{k}": v for k, v in values.items()}})
+            rows.append({"point": point, "package": label, "region": region_name,
+                         **{f"x.{k}": v for k, v in values.items()}})
             for r in range(exp.meta.replications):
                 tasks.append(RunTask(
-                    run_id=f"p{point:05d}-r{r:04d}", point=point, package=name,
-                    policy_path=str(pkg), region_path=str(exp.region) if exp.region else None,
+                    run_id=f"p{point:05d}-r{r:04d}", point=point, package=label,
+                    policy_path=str(pkg), region_path=str(reg) if reg else None,
                     levers=json.dumps(levers, sort_keys=True), behaviour=json.dumps(beh, sort_keys=True),
                     design=json.dumps(values, sort_keys=True), replication=r, seed=exp.meta.seed,
                     start=exp.meta.start, end=exp.meta.end, scale=exp.meta.scale,
@@ -260,7 +264,8 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
     manifest = {
         "experiment": exp.name, "file": str(exp.path), "meta": exp.meta.model_dump(),
         "design": exp.design.model_dump(), "packages": [str(p) for p in exp.packages],
-        "region": str(exp.region) if exp.region else None, "points": len(exp.points) * len(exp.packages),
+        "regions": [str(r) for r in exp.region_choices() if r is not None] or "each package's own",
+        "points": len(exp.points) * len(exp.packages) * len(exp.region_choices()),
         "runs": len(tasks), "versions": versions(),
         "executor": "dask:" + scheduler if scheduler else ("custom" if executor else f"local:{workers}"),
     }

@@ -156,3 +156,29 @@ def test_common_random_numbers_shrink_the_variance_of_paired_differences(base, r
     ratio = indep.var(ddof=1) / crn.var(ddof=1)
     print(f"variance of the paired difference: independent / CRN = {ratio:.1f}")
     assert ratio > 50, ratio
+
+
+def test_packages_crossed_with_regions(tmp_path):
+    (tmp_path / "other_region.toml").write_text(
+        (DATA / "small_region.toml").read_text().replace('name = "Testland"', 'name = "Otherland"')
+        .replace("population = 60000", "population = 30000"))
+    p = tmp_path / "exp.toml"
+    p.write_text(f"""
+[experiment]
+name = "crossed"
+packages = ["{DATA / 'base_policy.toml'}"]
+regions = ["{DATA / 'small_region.toml'}", "{tmp_path / 'other_region.toml'}"]
+replications = 1
+scale = 6.0
+outputs = ["metrics"]
+source = "test"
+""")
+    exp = load_experiment(p)
+    rep = run_sweep(exp, tmp_path / "out", workers=1, progress=False)
+    assert rep.done == 2 and not rep.failed
+    design = pl.read_parquet(tmp_path / "out" / "design.parquet")
+    assert sorted(design["region"].to_list()) == ["Otherland", "Testland"]
+    m = read_output(tmp_path / "out", "metrics")
+    assert sorted(m["package"].unique().to_list()) == ["test_base@Otherland", "test_base@Testland"]
+    start = m.filter(pl.col("year") == 2015).sort("package")["population"].to_list()
+    assert start[0] < start[1]  # each run used its own region
