@@ -5,6 +5,7 @@ factors, a design, replications and outputs; expanded here into design points.
     name = "dehong_default"
     region = "../configs/regions/dehong.toml"      # optional: default = each package's own;
                                                      # or regions = [...] to cross packages with regions
+    behaviour = "../configs/behaviour/default.toml"  # optional: default = configs/behaviour/
     packages = ["../configs/policies/dehong_2011.toml", "../configs/policies/dehong_pre_reform.toml"]
     replications = 10
     seed = 0
@@ -62,6 +63,7 @@ class ExperimentMeta(Strict):
     packages: Annotated[list[str], Field(min_length=1)]
     region: str | None = None
     regions: list[str] = Field(default_factory=list)
+    behaviour: str | None = None  # default: configs/behaviour/ (calibrated.toml if present)
     replications: Annotated[int, Field(ge=1, le=100000)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     start: int | None = None
@@ -149,6 +151,7 @@ class Experiment:
     points: list[dict[str, Any]] = field(default_factory=list)  # factor name -> value
     sample_matrix: np.ndarray | None = None  # SALib sample for sensitivity methods
     regions: list[Path] = field(default_factory=list)  # when packages are crossed with regions
+    behaviour: Path | None = None  # behaviour file for every run (None: the default)
 
     def region_choices(self) -> list[Path | None]:
         """The regions each package runs on: the listed ones, the one region, or (None) each
@@ -243,6 +246,11 @@ def load_experiment(path: str | Path) -> Experiment:
     exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
                      factors, points, X)
     exp.regions = regions
+    if meta.behaviour:
+        from sim.config import load_behaviour
+
+        exp.behaviour = (path.parent / meta.behaviour).resolve()
+        load_behaviour(exp.behaviour)  # refuse a bad file before anything runs
     return exp
 
 

@@ -48,6 +48,7 @@ class RunTask:
     package: str
     policy_path: str
     region_path: str | None
+    behaviour_path: str | None  # None: the default behaviour file
     levers: str  # JSON of the lever overrides
     behaviour: str  # JSON of the behaviour overrides
     design: str  # JSON of the factor values
@@ -75,11 +76,11 @@ def _region(path: str):
     return load_region(path)
 
 
-@lru_cache(maxsize=2)
-def _behaviour():
+@lru_cache(maxsize=4)
+def _behaviour(path: str | None = None):
     from sim.config import load_behaviour
 
-    return load_behaviour(None)
+    return load_behaviour(path)
 
 
 def atomic_write_parquet(df: pl.DataFrame, target: Path) -> None:
@@ -131,7 +132,7 @@ def execute(task: RunTask) -> dict[str, Any]:
         levers = json.loads(task.levers)
         if levers:
             policy = policy.with_levers(levers)
-        beh = _behaviour()
+        beh = _behaviour(task.behaviour_path)
         boverride = json.loads(task.behaviour)
         if boverride:
             beh = beh.model_validate({**beh.model_dump(), **boverride})
@@ -192,6 +193,7 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
                 tasks.append(RunTask(
                     run_id=f"p{point:05d}-r{r:04d}", point=point, package=label,
                     policy_path=str(pkg), region_path=str(reg) if reg else None,
+                    behaviour_path=str(exp.behaviour) if exp.behaviour else None,
                     levers=json.dumps(levers, sort_keys=True), behaviour=json.dumps(beh, sort_keys=True),
                     design=json.dumps(values, sort_keys=True), replication=r, seed=exp.meta.seed,
                     start=exp.meta.start, end=exp.meta.end, scale=exp.meta.scale,
@@ -265,6 +267,7 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
         "experiment": exp.name, "file": str(exp.path), "meta": exp.meta.model_dump(),
         "design": exp.design.model_dump(), "packages": [str(p) for p in exp.packages],
         "regions": [str(r) for r in exp.region_choices() if r is not None] or "each package's own",
+        "behaviour": str(exp.behaviour) if exp.behaviour else "default (configs/behaviour/)",
         "points": len(exp.points) * len(exp.packages) * len(exp.region_choices()),
         "runs": len(tasks), "versions": versions(),
         "executor": "dask:" + scheduler if scheduler else ("custom" if executor else f"local:{workers}"),

@@ -167,6 +167,7 @@ def test_packages_crossed_with_regions(tmp_path):
 [experiment]
 name = "crossed"
 packages = ["{DATA / 'base_policy.toml'}"]
+behaviour = "{ROOT / 'configs' / 'behaviour' / 'default.toml'}"
 regions = ["{DATA / 'small_region.toml'}", "{tmp_path / 'other_region.toml'}"]
 replications = 1
 scale = 6.0
@@ -182,3 +183,5 @@ source = "test"
     assert sorted(m["package"].unique().to_list()) == ["test_base@Otherland", "test_base@Testland"]
     start = m.filter(pl.col("year") == 2015).sort("package")["population"].to_list()
     assert start[0] < start[1]  # each run used its own region
+    manifest = __import__("json").loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["behaviour"].endswith("default.toml")
