@@ -32,7 +32,7 @@ from typing import Annotated
 
 import numpy as np
 import polars as pl
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from sim.config import (
     Behaviour,
@@ -101,6 +101,13 @@ def load_spec(path: str | Path) -> Spec:
                               f"'{p.name}'")
         if p.range[0] >= p.range[1]:
             raise ConfigError(f"{path}: key 'parameters[{i}].range': must be [lo, hi] with lo < hi")
+        base = Behaviour().model_dump()
+        for end in p.range:
+            try:
+                Behaviour.model_validate({**base, p.name: float(end)})
+            except ValidationError as exc:
+                msg = exc.errors()[0]["msg"]
+                raise ConfigError(f"{path}: key 'parameters[{i}].range': {p.name} = {end}: {msg}") from None
     spec = Spec(path, data.calibration, data.parameters)
     if not spec.data_path.is_file():
         raise ConfigError(f"{path}: key 'calibration.data': file not found: {spec.data_path}")

@@ -94,8 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     several = len(args.policy) > 1
     results = {}
     target_tables = {}
+    used: list[str] = []
     for policy in args.policy:
         name = Path(policy).stem
+        while name in used:  # two packages with one file name, from different folders
+            name += "_2"
+        used.append(name)
         if args.out is not None:
             out = Path(args.out) / name if several else Path(args.out)
         else:
@@ -107,6 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                           out=out, progress=not args.quiet)
         results[res.package] = res.metrics
         print(f"{res.package}: wrote {res.out} ({res.manifest['wall_time_s']:.1f} s)")
+        if several:  # the order given: the first package is the reference in reports
+            import json
+
+            (res.out.parent / "packages.json").write_text(json.dumps(used))
         if "targets" in res.tables:
             target_tables[res.package] = res.tables["targets"]
     print()
@@ -162,7 +170,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / exp.name
     if args.replace and out.exists():
-        if not (out / "manifest.json").is_file():
+        if not (out / "design.parquet").is_file():
             raise FileExistsError(f"{out} is not a sweep folder; not deleting it")
         import shutil
 
@@ -171,7 +179,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     progress=not args.quiet)
     _report(rep)
     if "metrics" in exp.meta.outputs and rep.done + rep.skipped > 0:
-        metrics = read_output(out, "metrics")
+        metrics = read_output(out, "metrics", rep.runs)
         packages = metrics["package"].unique(maintain_order=True).to_list()
         if not exp.factors and len(packages) > 1:
             table = paired_comparison(metrics, packages)
@@ -221,7 +229,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
                     progress=not args.quiet)
     _report(rep)
-    metrics = read_output(out, "metrics")
+    metrics = read_output(out, "metrics", rep.runs)
     packages = metrics["package"].unique(maintain_order=True).to_list()
     table = paired_comparison(metrics, packages)
     table.write_parquet(out / "comparison.parquet")
@@ -244,7 +252,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
                     progress=not args.quiet)
     _report(rep)
-    metrics = read_output(out, "metrics")
+    if rep.failed:
+        print(f"sim: sensitivity needs every design point; {len(rep.failed)} runs failed "
+              f"(see {out / 'failed'}); fix them and run again (finished runs are kept)",
+              file=sys.stderr)
+        return 1
+    metrics = read_output(out, "metrics", rep.runs)
     design = pl.read_parquet(out / "design.parquet")
     table = sensitivity(metrics, design, exp.sample_matrix, [f.name for f in exp.factors],
                         [list(f.range) for f in exp.factors], exp.design.method,

@@ -34,20 +34,13 @@ COMPARE_METRICS = [
     ("public_cost_yuan", "mean", "yi"),
 ]
 
-# two-sided 90% Student t quantiles for small samples (df -> t); normal beyond
-_T90 = {1: 6.314, 2: 2.920, 3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860,
-        9: 1.833, 10: 1.812, 12: 1.782, 15: 1.753, 20: 1.725, 25: 1.708, 30: 1.697, 40: 1.684,
-        60: 1.671, 120: 1.658}
-
-
 def t90(df: int) -> float:
+    """Two-sided 90% Student t quantile (the 95th percentile) for ``df`` degrees of freedom."""
     if df <= 0:
         return float("nan")
-    keys = sorted(_T90)
-    for k in keys:
-        if df <= k:
-            return _T90[k]
-    return 1.645
+    from scipy.stats import t
+
+    return float(t.ppf(0.95, df))
 
 
 def per_replication(metrics: pl.DataFrame, metric: str, how: str) -> pl.DataFrame:

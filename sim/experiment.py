@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from sim.config import (
     Behaviour,
@@ -234,14 +234,35 @@ def load_experiment(path: str | Path) -> Experiment:
     factors = [Factor("lever", f.path, f.values, f.range, f.integer) for f in data.design.levers] + \
         [Factor("behaviour", f.name, f.values, f.range) for f in data.design.behaviour]
     for i, f in enumerate(data.design.levers):
-        probe = f.values[0] if f.values is not None else f.range[0]
-        if f.range is not None and not f.integer:
-            probe = float(probe)
-        try:
-            policies[0].with_levers(lever_override(f.path, probe))
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: key 'design.levers[{i}].path' = '{f.path}': not a valid "
-                              f"lever path with this value:\n{exc}") from None
+        probes = f.values if f.values is not None else list(f.range)
+        for probe in probes:
+            if f.range is not None:
+                probe = int(round(probe)) if f.integer else float(probe)
+            try:
+                policies[0].with_levers(lever_override(f.path, probe))
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: key 'design.levers[{i}]' (path '{f.path}', value "
+                                  f"{probe!r}): not a valid lever value:\n{exc}") from None
+    base = Behaviour()
+    for i, f in enumerate(data.design.behaviour):
+        for probe in (f.values if f.values is not None else f.range):
+            try:
+                Behaviour.model_validate({**base.model_dump(), f.name: float(probe)})
+            except ValidationError as exc:
+                raise ConfigError(f"{path}: key 'design.behaviour[{i}]' ({f.name} = {probe!r}): "
+                                  f"{exc.errors()[0]['msg']}") from None
+    from sim.outputs import METRIC_NAMES
+
+    for i, o in enumerate(data.sensitivity.outcomes):
+        if o not in METRIC_NAMES:
+            raise ConfigError(f"{path}: key 'sensitivity.outcomes[{i}]': unknown metric '{o}'; "
+                              f"allowed: {', '.join(METRIC_NAMES)}")
+    if meta.start is None or meta.end is None:
+        horizons = {(p.meta.start, p.meta.end) for p in policies}
+        if len(horizons) > 1:
+            raise ConfigError(f"{path}: key 'experiment.start'/'experiment.end': the packages "
+                              f"have different horizons {sorted(horizons)}; set start and end "
+                              "so they are compared over the same years")
     points, X = _sample(data.design, factors, path)
     exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
                      factors, points, X)
@@ -266,6 +287,11 @@ def adhoc_experiment(policies: list[str], region: str | None, replications: int,
     pols = [load_policy(p) for p in meta.packages]
     if region is None and any(p.region_path is None for p in pols):
         raise ConfigError("a package names no region; pass --region")
+    if start is None or end is None:
+        horizons = {(p.meta.start, p.meta.end) for p in pols}
+        if len(horizons) > 1:
+            raise ConfigError(f"the packages have different horizons {sorted(horizons)}; pass "
+                              "--start and --end so they are compared over the same years")
     names = [p.name for p in pols]
     if len(set(names)) != len(names):
         raise ConfigError(f"packages must have distinct names to be compared (got {names})")

@@ -251,8 +251,12 @@ def attainment_runs(replications: int, workers: int, out_root: Path) -> dict[str
         pol = load_policy(package_path(name))
         exp = adhoc_experiment([str(package_path(name))], None, replications, name=f"targets_{name}")
         out = out_root / name
-        run_sweep(exp, out, workers=workers, resume=True, progress=True)
-        tables[name] = attainment(read_output(out, "metrics"), pol.targets)
+        if out.exists():  # always from the configs as they are now
+            import shutil
+
+            shutil.rmtree(out)
+        rep = run_sweep(exp, out, workers=workers, progress=True)
+        tables[name] = attainment(read_output(out, "metrics", rep.runs), pol.targets)
     return tables
 
 
@@ -310,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default=str(ROOT / "docs" / "packages.md"))
     ap.add_argument("--runs", default=str(ROOT / "results" / "packages"),
-                    help="where the target runs are written (resumable)")
+                    help="where the target runs are written (replaced on each call)")
     args = ap.parse_args(argv)
     text = render(args.replications, args.workers, Path(args.runs))
     Path(args.out).write_text(text)

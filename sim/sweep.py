@@ -62,25 +62,55 @@ class RunTask:
     out: str
 
 
+def _stamp(path: str | None) -> int:
+    """Modification time of a config file: part of every cache key, so a long-lived worker (a
+    Dask cluster's) never simulates a file as it was before an edit."""
+    from sim.config import default_behaviour_path
+
+    return os.stat(path if path is not None else default_behaviour_path()).st_mtime_ns
+
+
 @lru_cache(maxsize=16)
-def _policy(path: str):
+def _policy_at(path: str, stamp: int):
     from sim.config import load_policy
 
     return load_policy(path)
 
 
 @lru_cache(maxsize=8)
-def _region(path: str):
+def _region_at(path: str, stamp: int):
     from sim.config import load_region
 
     return load_region(path)
 
 
 @lru_cache(maxsize=4)
-def _behaviour(path: str | None = None):
+def _behaviour_at(path: str | None, stamp: int):
     from sim.config import load_behaviour
 
     return load_behaviour(path)
+
+
+def _policy(path: str):
+    return _policy_at(path, _stamp(path))
+
+
+def _region(path: str):
+    return _region_at(path, _stamp(path))
+
+
+def _behaviour(path: str | None = None):
+    return _behaviour_at(path, _stamp(path))
+
+
+def task_hash(task: RunTask) -> str:
+    """What a run is (everything but where it is written): a finished run is reused on resume
+    only if its hash matches the task asked for now."""
+    import hashlib
+
+    d = asdict(task)
+    d.pop("out")
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def atomic_write_parquet(df: pl.DataFrame, target: Path) -> None:
@@ -153,7 +183,8 @@ def execute(task: RunTask) -> dict[str, Any]:
         seconds = time.perf_counter() - t0
         atomic_write_text(json.dumps({"run": task.run_id, "point": task.point,
                                       "replication": task.replication, "seed": task.seed,
-                                      "seconds": seconds, "pid": os.getpid()}),
+                                      "hash": task_hash(task), "seconds": seconds,
+                                      "pid": os.getpid()}),
                           out / "done" / f"{task.run_id}.json")
         (out / "failed" / f"{task.run_id}.json").unlink(missing_ok=True)
         return {"run": task.run_id, "status": "done", "seconds": seconds}
@@ -236,6 +267,7 @@ class SweepReport:
     failed: list[dict[str, Any]]
     seconds: float
     run_seconds: list[float]
+    runs: set[str]  # the run ids of this experiment
 
     def summary(self) -> str:
         return (f"{self.done} runs done, {self.skipped} already present, {len(self.failed)} failed "
@@ -261,6 +293,14 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
     if have and not resume:
         raise FileExistsError(f"{out} already holds {len(have)} finished runs; pass --resume to "
                               "continue it or choose another --out")
+    wanted = {t.run_id: task_hash(t) for t in tasks}
+    for run_id in sorted(have):
+        done = json.loads((out / "done" / f"{run_id}.json").read_text())
+        if wanted.get(run_id) != done.get("hash"):
+            raise FileExistsError(
+                f"{out} holds runs of a different experiment (run {run_id} differs: packages, "
+                "factors, replications, years, scale or outputs changed); choose another --out, "
+                "or --replace to recompute (nothing was overwritten)")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(design, out / "design.parquet")
     manifest = {
@@ -330,15 +370,16 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
             client.close()
         del own_executor
     return SweepReport(out, len(tasks), skipped, len(todo) - len(failed), failed,
-                       time.perf_counter() - t0, secs)
+                       time.perf_counter() - t0, secs, {t.run_id for t in tasks})
 
 
-def read_output(out: str | Path, name: str = "metrics") -> pl.DataFrame:
-    """All finished runs' rows of one output, sorted by point, replication and year."""
+def read_output(out: str | Path, name: str = "metrics", runs: set[str] | None = None) -> pl.DataFrame:
+    """Finished runs' rows of one output (only ``runs``, if given), sorted by point,
+    replication and year."""
     out = Path(out)
     files = sorted((out / name).glob("*.parquet"))
     done = completed(out)
-    files = [f for f in files if f.stem in done]
+    files = [f for f in files if f.stem in done and (runs is None or f.stem in runs)]
     if not files:
         raise FileNotFoundError(f"{out}: no finished runs with output '{name}'")
     df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")

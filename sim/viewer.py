@@ -112,6 +112,10 @@ def load(folder: str | Path) -> Results:
                        order, manifest, targets)
     runs = [folder] if (folder / "metrics.parquet").is_file() else \
         sorted(p.parent for p in folder.glob("*/metrics.parquet"))
+    order_file = folder / "packages.json"
+    if order_file.is_file():  # `sim run A B`: keep the order given (A is the reference)
+        order = json.loads(order_file.read_text())
+        runs.sort(key=lambda r: order.index(r.name) if r.name in order else len(order))
     if not runs:
         raise ResultsError(f"{folder}: neither a sweep folder (metrics/) nor a run folder (metrics.parquet)")
     parts: dict[str, list[pl.DataFrame]] = {}
@@ -456,9 +460,15 @@ def report(folder: str | Path, out: str | Path | None = None) -> Path:
     out = Path(out) if out else res.folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     sections = []
+    needs = {"flows": ("flows", "towns"), "groups": ("groups",), "pressure": ("towns",)}
     for key, title, fn in FIGURES:
         if key == "differences" and len(res.labels) < 2:
-            sections.append(f"<h2>{title}</h2><p>One package only: no paired differences.</p>")
+            sections.append(f'<h2 id="{key}">{title}</h2><p>One package only: no paired differences.</p>')
+            continue
+        missing = [t for t in needs.get(key, ()) if getattr(res, t) is None]
+        if missing:  # an output the experiment chose not to keep: say so, draw nothing
+            sections.append(f'<h2 id="{key}">{title}</h2><p>Not available: these results kept no '
+                            f"{' or '.join(missing)} output.</p>")
             continue
         data = _png(fn(res), out / f"{key}.png")
         b64 = base64.b64encode(data).decode()

@@ -49,3 +49,15 @@ def test_committed_calibration_reproduces_its_fit():
     assert f"{reported['both']:.3f}" in doc, "docs/calibration.md does not show the committed fit"
     for k in ("resident_urbanization_reported", "hukou_urbanization_reported", "both"):
         assert got[k] <= reported[k] + 0.01, (k, got[k], reported[k])
+
+
+def test_calibration_range_outside_the_behaviour_bounds_is_refused(tmp_path):
+    from sim.config import ConfigError
+
+    text = SPEC.read_text().replace("range = [0.05, 0.4]", "range = [0.05, 1.5]")
+    text = text.replace('data = "../../../shared/data/china_urbanization.csv"',
+                        f'data = "{(ROOT.parent / "shared" / "data" / "china_urbanization.csv").as_posix()}"')
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    with pytest.raises(ConfigError, match=r"parameters\[2\]\.range"):
+        load_spec(spec)

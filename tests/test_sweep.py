@@ -4,6 +4,7 @@ worker's run, common random numbers shrink paired variance, failures are recorde
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -124,15 +125,119 @@ def test_dask_worker_killed_during_a_run_is_retried(tmp_path):
     assert len(completed(out)) == 12
 
 
-def test_failed_run_is_recorded_and_the_rest_complete(tmp_path):
-    exp = load_experiment(experiment(tmp_path, review="[0.1, 2.0]"))  # 2.0 is out of range
-    rep = run_sweep(exp, tmp_path / "out", workers=2, progress=False)
-    assert len(rep.failed) == 6 and rep.done == 6
+def test_failed_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch):
+    # two packages; the model raises mid-run for one of them (an in-process executor, so the
+    # patch reaches the runs): those runs are recorded as failed, the others complete
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.model import SettlementModel
+
+    (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
+    policy = (DATA / "base_policy.toml").read_text()
+    for tag in ("good", "bad"):
+        (tmp_path / f"{tag}.toml").write_text(policy.replace('name = "test_base"', f'name = "{tag}"'))
+    p = tmp_path / "exp.toml"
+    p.write_text(f"""
+[experiment]
+name = "failing"
+packages = ["{tmp_path / 'good.toml'}", "{tmp_path / 'bad.toml'}"]
+replications = 3
+scale = 6.0
+outputs = ["metrics"]
+source = "test"
+""")
+    real_step = SettlementModel.step
+
+    def step(self):
+        if self.policy.name == "bad" and self.year == 2017:
+            raise ZeroDivisionError("injected failure in year 2018")
+        real_step(self)
+
+    monkeypatch.setattr(SettlementModel, "step", step)
+    with ThreadPoolExecutor(2) as ex:
+        rep = run_sweep(load_experiment(p), tmp_path / "out", executor=ex, progress=False)
+    assert len(rep.failed) == 3 and rep.done == 3
     failed = sorted((tmp_path / "out" / "failed").glob("*.json"))
-    assert len(failed) == 6
+    assert len(failed) == 3
     text = failed[0].read_text()
-    assert "review_rate" in text and "less than or equal to 1" in text
-    assert len(completed(tmp_path / "out")) == 6
+    assert "ZeroDivisionError: injected failure in year 2018" in text and "Traceback" in text
+    assert len(completed(tmp_path / "out")) == 3
+    assert read_output(tmp_path / "out")["package"].unique().to_list() == ["good"]
+
+
+def test_resuming_a_different_experiment_is_refused(tmp_path):
+    out = tmp_path / "out"
+    assert run_sweep(load_experiment(experiment(tmp_path)), out, workers=2, progress=False).done == 12
+    changed = load_experiment(experiment(tmp_path, review="[0.1, 0.3]"))
+    with pytest.raises(FileExistsError, match="different experiment"):
+        run_sweep(changed, out, workers=2, resume=True, progress=False)
+    # the same experiment resumes, skipping everything
+    again = run_sweep(load_experiment(experiment(tmp_path)), out, workers=2, resume=True, progress=False)
+    assert again.skipped == 12 and again.done == 0
+
+
+def test_worker_caches_see_edited_configs(tmp_path):
+    import json
+    import os
+
+    from sim.sweep import execute, plan
+
+    (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
+    pol = tmp_path / "p.toml"
+    pol.write_text((DATA / "base_policy.toml").read_text())
+    p = tmp_path / "exp.toml"
+    p.write_text(f'[experiment]\nname = "edit"\npackages = ["{pol}"]\nreplications = 1\n'
+                 f'scale = 6.0\noutputs = ["metrics"]\nsource = "test"\n')
+    task = plan(load_experiment(p), tmp_path / "o1")[0][0]
+    assert execute(task)["status"] == "done"
+    before = pl.read_parquet(tmp_path / "o1" / "metrics" / f"{task.run_id}.parquet")
+    pol.write_text(pol.read_text().replace("purchase_required = true", "open = true"))
+    st = os.stat(pol)
+    os.utime(pol, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    task2 = plan(load_experiment(p), tmp_path / "o2")[0][0]
+    assert execute(task2)["status"] == "done", json.dumps(task2.__dict__)
+    after = pl.read_parquet(tmp_path / "o2" / "metrics" / f"{task2.run_id}.parquet")
+    assert after["settled_persons"].sum() > 2 * before["settled_persons"].sum()
+
+
+@pytest.mark.parametrize("body, needle", [
+    ('[[design.levers]]\npath = "schools.default.nonhukou_admission_share"\nvalues = [0.3, 1.5]',
+     "design.levers[0]"),
+    ('[[design.behaviour]]\nname = "review_rate"\nrange = [0.5, 3.0]', "design.behaviour[0]"),
+    ('[sensitivity]\noutcomes = ["hukou_urbanisation"]', "unknown metric 'hukou_urbanisation'"),
+])
+def test_bad_experiment_input_is_refused_before_running(tmp_path, body, needle):
+    from sim.config import ConfigError
+
+    method = "" if "sensitivity" in body else '\n[design]\nmethod = "grid"\n' if "values" in body \
+        else '\n[design]\nmethod = "lhs"\n'
+    p = tmp_path / "exp.toml"
+    p.write_text(f'[experiment]\nname = "bad"\npackages = ["{DATA / "base_policy.toml"}"]\n'
+                 f'source = "test"\n{method}{body}\n')
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        load_experiment(p)
+
+
+def test_integer_lever_factors_are_sampled_as_integers(tmp_path):
+    p = tmp_path / "exp.toml"
+    p.write_text(f'[experiment]\nname = "int"\npackages = ["{DATA / "base_policy.toml"}"]\n'
+                 'source = "test"\n[design]\nmethod = "lhs"\nsamples = 4\n'
+                 '[[design.levers]]\npath = "jobs.default.placements"\nrange = [0, 1000]\ninteger = true\n')
+    exp = load_experiment(p)
+    assert all(isinstance(pt["jobs.default.placements"], int) for pt in exp.points)
+
+
+def test_compare_refuses_packages_with_different_horizons(tmp_path):
+    from sim.config import ConfigError
+    from sim.experiment import adhoc_experiment
+
+    (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
+    late = tmp_path / "late.toml"
+    late.write_text((DATA / "base_policy.toml").read_text().replace('name = "test_base"', 'name = "late"')
+                    .replace("start = 2016", "start = 2018"))
+    with pytest.raises(ConfigError, match="different horizons"):
+        adhoc_experiment([str(DATA / "base_policy.toml"), str(late)], None, 2)
+    assert adhoc_experiment([str(DATA / "base_policy.toml"), str(late)], None, 2, start=2018, end=2021)
 
 
 def test_common_random_numbers_shrink_the_variance_of_paired_differences(base, region, behaviour):

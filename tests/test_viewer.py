@@ -87,3 +87,27 @@ def test_missing_metric_raises_a_clear_error(results, tmp_path):
 def test_not_a_results_folder(tmp_path):
     with pytest.raises(viewer.ResultsError, match="neither a sweep folder"):
         viewer.load(tmp_path)
+
+
+def test_report_keeps_the_order_packages_were_given(tmp_path):
+    from sim.cli import main
+
+    (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
+    zz = tmp_path / "zz_first.toml"
+    zz.write_text((DATA / "base_policy.toml").read_text().replace('name = "test_base"', 'name = "zz_first"'))
+    out = tmp_path / "run"
+    assert main(["run", str(zz), str(DATA / "base_policy.toml"), "--end", "2017", "--out", str(out),
+                 "--quiet"]) == 0
+    assert viewer.load(out).labels == ["zz_first", "test_base"]
+
+
+def test_report_of_a_metrics_only_sweep_says_what_is_missing(tmp_path):
+    exp_path = tmp_path / "exp.toml"
+    exp_path.write_text(f'[experiment]\nname = "m"\npackages = ["{DATA / "base_policy.toml"}"]\n'
+                        'replications = 2\nscale = 6.0\noutputs = ["metrics"]\nsource = "test"\n')
+    from sim.experiment import load_experiment
+
+    run_sweep(load_experiment(exp_path), tmp_path / "sweep", workers=1, progress=False)
+    text = viewer.report(tmp_path / "sweep", tmp_path / "r").read_text()
+    assert "Not available: these results kept no flows" in text
+    assert 'id="urbanisation"' in text
