@@ -29,7 +29,6 @@ from sim.households import PUBLIC_RENTAL, Households
 from sim.levers import Levers
 from sim.places import Places
 
-VILLAGE = 0
 KEPT_FOR_LIFE_LOSS = 0.3  # assumption: share of a right's value lost when it is not inheritable
 
 

@@ -55,9 +55,6 @@ from sim.config import (
     validate,
 )
 
-OUTPUTS = ("metrics", "groups", "towns", "flows", "snapshots")
-
-
 class ExperimentMeta(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     packages: Annotated[list[str], Field(min_length=1)]

@@ -121,8 +121,6 @@ class Households:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
-    def take(self, idx: np.ndarray) -> Households:
-        return Households(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
 # Household composition (assumption): extra workers, school-age and pre-school children and

@@ -38,15 +38,6 @@ from sim.places import Places, build_places
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
            "rights": 5, "reclassify": 6, "choice_noise": 7}
 
-METRIC_COLUMNS = [
-    "population", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
-    "migrated_persons", "settled_households", "settled_persons", "returned_persons",
-    "reclassified_persons", "settlement_intention", "eligible_share", "left_behind_children",
-    "land_exited_mu", "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan",
-    "public_cost_yuan",
-]
-
-
 class TownAgent(FixedAgent):
     """A town as a Mesa agent on its cell of the town network: a view on the model's town
     arrays (for Mesa tools and viz)."""
@@ -189,7 +180,6 @@ class SettlementModel(mesa.Model):
         self.rental_access = np.ones(T)
         self.seats_used = kids
         self.seat_shortfall = np.zeros(T)
-        self.rental_used = np.zeros(T)
         self.rental_queue = np.zeros(T)
         self.migrant_pupils = np.zeros(T)
         self.urban_village_town = np.full(self.places.n_places, -1, dtype=np.int32)

@@ -37,9 +37,6 @@ METRIC_NAMES = (
     "non_hukou_residents", "resident_urbanization_reported", "hukou_urbanization_reported",
 )
 
-GROUP_NAMES = ("all", "new_generation", "with_children", "with_land", "native", "outsider")
-
-
 def group_masks(m: SettlementModel) -> dict[str, np.ndarray]:
     hh = m.hh
     return {

@@ -405,7 +405,6 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
     cand = cand[elig]
     ok = ration(hh.place[cand], priority_rank(m, cand), u[cand], np.full(cand.size, m.scale), free)
     hh.tenure[cand[ok]] = PUBLIC_RENTAL
-    m.rental_used = used + np.bincount(hh.place[cand[ok]], minlength=T) * m.scale
     m.rental_queue = np.bincount(hh.place[cand[~ok]], minlength=T) * m.scale
     applicants = np.bincount(hh.place[cand], minlength=T) * m.scale
     m.rental_access = np.where(applicants > 0, np.bincount(hh.place[cand[ok]], minlength=T) * m.scale

@@ -387,6 +387,3 @@ def read_output(out: str | Path, name: str = "metrics", runs: set[str] | None = 
                         "destination") if k in df.columns]
     return df.sort(keys)
 
-
-def task_dict(t: RunTask) -> dict[str, Any]:
-    return asdict(t)

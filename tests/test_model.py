@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from sim.model import METRIC_COLUMNS, SettlementModel
+from sim.model import SettlementModel
 from tests.conftest import DATA, simulate
 
 
@@ -19,6 +19,16 @@ def test_same_seed_same_outputs_different_seed_different(base, region, behaviour
         assert_frame_equal(a[name], b[name])
     assert not a["metrics"].drop("seed").equals(c["metrics"].drop("seed"))
     assert not a["flows"].equals(c["flows"])
+
+
+# the columns issue 2 promises in metrics.parquet
+METRIC_COLUMNS = [
+    "population", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
+    "migrated_persons", "settled_households", "settled_persons", "returned_persons",
+    "reclassified_persons", "settlement_intention", "eligible_share", "left_behind_children",
+    "land_exited_mu", "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan",
+    "public_cost_yuan",
+]
 
 
 def test_metrics_have_the_promised_columns(base, region, behaviour):
