@@ -54,7 +54,7 @@ def counter_uniform(key: np.uint64, rows: np.ndarray, n_alt: int) -> np.ndarray:
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _uniform(key, ctr):
     z = key + (ctr + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -68,66 +68,75 @@ def _uniform(key, ctr):
 # insurance_years, years_in_town, owned_town, tenant, stable_job, job_years, eligible, lost.
 
 
-@njit(cache=True, inline="always")
-def _core(k, j, r, t, s):
-    """Utility terms of row k at town j that differ between living there as a resident and
-    settled there: income, housing, schooling, services, rights (and the hukou constant).
-    Returns (resident, settled)."""
-    (wage, emp_rate, rent, seat_access, rental_access, permit_min_years, permit_cov, admit,
-     permit_basis, local_exam, agri_kept, sub, sub_hukou, sub_permit, discount, pr_open_res,
-     pr_min_job, pr_natives_only) = t
+@njit(cache=True, error_model="numpy")
+def _row(k, r, s):
+    """The town-independent quantities of row k that :func:`_core` needs (computed once per row)."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
      local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
-    pl = r[0][k]
-    here = pl == j
-    w = float(r[4][k])
     ld = r[7][k]
     dv = r[8][k]
     subsidy = ld * agri_pm
     land_rent = ld * rent_pm * rural * land_rental
-    away = land_rent + dv + subsidy
-    p_emp = 1.0 if r[6][k] == j else emp_rate[j]
-    wg = w * (1.0 + skill_premium * r[5][k]) * wage[j] * p_emp
+    return (r[0][k], float(r[4][k]) * (1.0 + skill_premium * r[5][k]), r[6][k],
+            land_rent + dv + subsidy, land_rent * land_kept + dv * coll_kept, subsidy * land_kept,
+            r[11][k], r[10][k], r[15][k], r[16][k], r[17][k],
+            (r[18][k], r[19][k]), float(r[9][k]), (b_lb if r[10][k] else 0.0), r[21][k])
+
+
+@njit(cache=True, error_model="numpy")
+def _core(j, h, t, s, settle):
+    """Utility terms of a row (its town-independent part ``h`` from :func:`_row`) at town j that
+    differ between living there as a resident and settled there: income, housing, schooling,
+    services, rights (and the hukou constant). Returns (resident, settled); the settled utility
+    only when ``settle`` (else -inf: a row can settle only in its own town)."""
+    (wage, emp_rate, rent, seat_access, rental_access, permit_min_years, permit_cov, admit,
+     permit_basis, local_exam, agri_kept, sub, sub_hukou, sub_permit, discount, pr_open_res,
+     pr_min_job, pr_natives_only) = t[j]  # this town's row of the [towns, 18] table (see pack)
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
+     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
+     job, kd, lbn, lost) = h
+    here = pl == j
+    p_emp = 1.0 if placement == j else emp_rate
+    wg = w_skill * wage * p_emp
     inc_r = max(wg + away, 1000.0)
-    settled_nw = land_rent * land_kept + dv * coll_kept + (subsidy * land_kept if agri_kept[j] else 0.0)
-    inc_s = max(wg + settled_nw, 1000.0)
-    sz = r[11][k]
-    nat = r[10][k]
-    yrs = r[15][k] if here else 0
-    permit = yrs >= permit_min_years[j]
-    owns = r[16][k] == j
-    ten = r[17][k] and here
-    res_ok = pr_open_res[j] and r[18][k] and (r[19][k] >= pr_min_job[j]) and (nat or not pr_natives_only[j])
+    permit = (years if here else 0) >= permit_min_years
+    owns = owned_town == j
+    ten = tenant and here
+    res_ok = (pr_open_res > 0.5) and job[0] and (job[1] >= pr_min_job) and (nat or pr_natives_only < 0.5)
+    rent_y = rent * 12.0
     if owns:
         cost_r = 0.0
+    else:
+        p_r = 1.0 if ten else (rental_access if res_ok else 0.0)
+        s_r = sub if (sub_permit > 0.5 and permit) else 0.0
+        cost_r = max(rent_y * (1.0 - p_r * discount) - s_r, 0.0)
+    acc_r = (1.0 if (permit_basis > 0.5 and permit) else admit) * seat_access
+    sch_r = kd * (b_school * acc_r - lbn * (1.0 - acc_r) - (0.0 if local_exam > 0.5 else b_exam * acc_r))
+    serv_r = b_serv * permit_cov if permit else 0.0
+    vr = b_inc * math.log(inc_r / sz) - b_house * cost_r / inc_r + sch_r + serv_r
+    if not settle:
+        return vr, -np.inf
+    inc_s = max(wg + settled_kept + (subsidy_kept if agri_kept > 0.5 else 0.0), 1000.0)
+    if owns:
         cost_s = 0.0
     else:
-        rent_y = rent[j] * 12.0
-        p_r = 1.0 if ten else (rental_access[j] if res_ok else 0.0)
-        p_s = 1.0 if ten else rental_access[j]
-        s_r = sub[j] if (sub_permit[j] and permit) else 0.0
-        s_s = (sub[j] if sub_hukou[j] else 0.0) + (sub[j] if sub_permit[j] else 0.0)
-        cost_r = max(rent_y * (1.0 - p_r * discount[j]) - s_r, 0.0)
-        cost_s = max(rent_y * (1.0 - p_s * discount[j]) - s_s, 0.0)
-    kd = float(r[9][k])
-    acc_r = (1.0 if (permit_basis[j] and permit) else admit[j]) * seat_access[j]
-    acc_s = seat_access[j]
-    lbn = b_lb if nat else 0.0
-    sch_r = kd * (b_school * acc_r - lbn * (1.0 - acc_r) - (0.0 if local_exam[j] else b_exam * acc_r))
+        p_s = 1.0 if ten else rental_access
+        s_s = (sub if sub_hukou > 0.5 else 0.0) + (sub if sub_permit > 0.5 else 0.0)
+        cost_s = max(rent_y * (1.0 - p_s * discount) - s_s, 0.0)
+    acc_s = seat_access
     sch_s = kd * (b_school * acc_s - lbn * (1.0 - acc_s))
-    serv_r = b_serv * permit_cov[j] if permit else 0.0
-    vr = b_inc * math.log(inc_r / sz) - b_house * cost_r / inc_r + sch_r + serv_r
     vs = (b_inc * math.log(inc_s / sz) - b_house * cost_s / inc_s + sch_s + b_serv
-          - b_rights * math.log1p(r[21][k] / inc_s) + asc_hukou)
+          - b_rights * math.log1p(lost / inc_s) + asc_hukou)
     return vr, vs
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
     """For each row: the utilities of all alternatives (as :func:`sim.decision.utilities`),
     plus counter-based Gumbel noise when ``draw_noise``; writes the best alternative and the
     best alternative without settling (for when the quota runs out)."""
-    portable, c_town, urban, km, network = g
+    portable, c_town, urban, dist_term, network = g
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
      local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_dist, b_net, b_kin,
      b_newgen, b_age, b_move, b_ins) = s
@@ -144,6 +153,10 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
         insy = float(r[14][k])
         gen = b_newgen * (1.0 if r[12][k] >= 1980 else 0.0) - b_age * max(float(r[13][k]) - 45.0, 0.0)
         here_portable = in_town and portable[min(pl, T - 1)]
+        h = _row(k, r, s_core)
+        org = r[2][k]
+        kin_pl = r[3][k]
+        elig = r[20][k]
         best = -np.inf
         best_a = 0
         fb = -np.inf
@@ -162,14 +175,15 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
             best, best_a, fb, fb_a = v0, 0, v0, 0
         for j in range(T):
             here = pl == j
-            vr, vs = _core(k, j, r, t, s_core)
+            can_settle = here and urban[j] and elig
+            vr, vs = _core(j, h, t, s_core, can_settle)
             mv = 0.0
             if not here:
                 mv -= b_move
                 if in_town and not (here_portable and portable[j]):
                     mv -= b_ins * insy
-            dist = -b_dist * math.log1p(km[hm, j]) if nat else 0.0
-            common = (dist + b_net * network[r[2][k], j] + (b_kin if r[3][k] == j else 0.0)
+            dist = dist_term[hm, j] if nat else 0.0
+            common = (dist + b_net * network[org, j] + (b_kin if kin_pl == j else 0.0)
                       + gen + mv + c_town[j])
             if hm != j:
                 v = vr + common
@@ -179,7 +193,7 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
                     best, best_a = v, 1 + j
                 if v > fb:
                     fb, fb_a = v, 1 + j
-            if here and urban[j] and r[20][k]:
+            if can_settle:
                 v = vs + common
                 if draw_noise:
                     v -= math.log(-math.log(_uniform(key, base + np.uint64(1 + T + j))))
@@ -189,7 +203,7 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
         fallback_out[k] = fb_a
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def intention(rows, r, t, g, s, out):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
@@ -197,7 +211,7 @@ def intention(rows, r, t, g, s, out):
     s_core = s[:17]
     for k in prange(rows.size):
         j = r[0][k]
-        vr, vs = _core(k, j, r, t, s_core)
+        vr, vs = _core(j, _row(k, r, s_core), t, s_core, True)
         if r[1][k] == j or not urban[j]:
             diff = -50.0  # an alternative is unavailable: as the specification does
         else:
@@ -233,7 +247,7 @@ def pack(hh, rows, ctx, eligible):
         rights_lost_on_settling(hh, rows, ctx).astype(np.float64),
     )
     col, is_ = lv.col, lv.is_
-    t = (
+    t = np.stack([np.asarray(c, dtype=np.float64) for c in (
         ts.wage.astype(np.float64), ts.employment_rate.astype(np.float64), ts.rent.astype(np.float64),
         ts.seat_access.astype(np.float64), ts.rental_access.astype(np.float64),
         col("services", "permit_min_years").astype(np.float64), col("services", "permit_coverage"),
@@ -243,9 +257,9 @@ def pack(hh, rows, ctx, eligible):
         is_("housing", "rental_subsidy_to", "permit"), 1.0 - col("housing", "public_rental_rent_share"),
         is_("housing", "public_rental_open_to", "residents"),
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
-    )
+    )], axis=1)  # [towns, 18]: one row per town, read as a tuple by _core
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
-         places.km.astype(np.float64), ts.network.astype(np.float64))
+         -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,
          beh.beta_services, beh.beta_rights, beh.asc_hukou, beh.skill_premium,
          eco.farm_income_per_mu, eco.local_nonfarm_income, eco.agri_subsidy_per_mu,
