@@ -1,4 +1,12 @@
-"""Compiled kernels for the choice stage (issue 6).
+"""Compiled kernels and counter-based random numbers (issue 6).
+
+Every random number the yearly step uses is a hash of (seed, replication, stream, year,
+household, slot): :func:`stream_key` makes the key of a stream in a year, :func:`uniform` (in
+compiled loops) and :func:`slot_uniform` (for a set of rows) give household ``h``'s draw in a
+slot. Draws are computed only where they are used, for no memory, yet stay identical whatever
+the policy (common random numbers) and whatever the order households are visited in.
+
+The choice stage:
 
 :mod:`sim.decision` is the specification of the decision rule: readable numpy terms, one per
 named utility component. This module computes exactly the same utilities in one compiled pass
@@ -61,6 +69,35 @@ def _uniform(key, ctr):
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
     return (float(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def uniform(key, h, n_slots, slot):
+    """Household ``h``'s uniform in (0, 1) in ``slot`` of a stream with ``n_slots`` per household
+    (the same number :func:`counter_uniform` gives at [h, slot])."""
+    return _uniform(key, np.uint64(h) * np.uint64(n_slots) + np.uint64(slot))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def normal(key, h, n_slots, slot):
+    """A standard normal from the uniforms in ``slot`` and ``slot + 1`` (Box-Muller)."""
+    u1 = uniform(key, h, n_slots, slot)
+    u2 = uniform(key, h, n_slots, slot + 1)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _slot_uniforms(key, rows, n_slots, slot, out):
+    for i in prange(rows.size):
+        out[i] = uniform(key, rows[i], n_slots, slot)
+
+
+def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> np.ndarray:
+    """The uniforms of ``rows`` in one ``slot`` (float64, one per row)."""
+    out = np.empty(rows.size, dtype=np.float64)
+    if rows.size:
+        _slot_uniforms(key, rows.astype(np.int64), n_slots, slot, out)
+    return out
 
 
 # Row arrays r[0..21], in the order :func:`pack` builds them: place, home, origin, kin_place,

@@ -151,6 +151,13 @@ class SettlementModel(mesa.Model):
         """The number of random stream ``name`` (see STREAMS)."""
         return STREAMS[name]
 
+    def key(self, name: str) -> np.uint64:
+        """The key of the counter-based stream ``name`` this year (:mod:`sim.kernels`): keyed by
+        seed, replication, stream and year only, never by policy (common random numbers)."""
+        from sim.kernels import stream_key
+
+        return stream_key(self.seed, self.replication, STREAMS[name], self.year)
+
     def stream(self, name: str, year: int | None = None) -> np.random.Generator:
         """The random stream ``name`` for this replication and year. Keyed by seed, replication,
         stream and year only, never by policy: common random numbers across packages."""

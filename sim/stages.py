@@ -9,18 +9,23 @@
 7. :func:`feedback`       人地钱挂钩 seats/units/land, rents, reclassification of communities
 8. :func:`record`         metrics, groups, towns and flows of the year
 
-Each stage reads and writes the model's household arrays (``m.hh``) and town arrays; all
-randomness comes from ``m.stream(name)`` so that replications share draws across packages.
+Each stage reads and writes the model's household arrays (``m.hh``) and town arrays. The
+per-household passes are compiled loops (``_name`` functions beside their stage, numba), so a
+household's year reads as plain code. All randomness is counter-based: household ``h``'s draw
+in a slot of a stage's stream is a hash of (seed, replication, stream, year, h, slot)
+(``m.key(name)``, :mod:`sim.kernels`), so replications share draws across packages.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import decision, kernels
 from sim.eligibility import eligible, in_group
+from sim.kernels import njit, normal, prange, slot_uniform, uniform
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 from sim.outputs import group_masks
 from sim.places import RURAL_COMMUNITY
@@ -53,25 +58,41 @@ def priority_rank(m: SettlementModel, rows: np.ndarray) -> np.ndarray:
 def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.ndarray,
            capacity: np.ndarray) -> np.ndarray:
     """Serve candidates town by town in (rank, random tiebreak) order while their cumulative
-    weight fits the town's capacity. Returns a boolean mask of those served. A capacity of
-    ``inf`` serves everyone. No town ever exceeds its capacity."""
+    weight fits the town's capacity; once a candidate does not fit, no later one in that town is
+    served. Returns a boolean mask of those served. A capacity of ``inf`` serves everyone. No
+    town ever exceeds its capacity.
+
+    Done without sorting everyone: the (town, rank) groups that fit whole are served whole, those
+    after the first that does not fit are refused, and only that boundary group is ordered by
+    the tiebreak."""
     if town.size == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((tiebreak, rank, town))
-    t_sorted = town[order]
-    w_sorted = weight[order].astype(np.float64)
-    cum = np.cumsum(w_sorted)
-    starts = np.searchsorted(t_sorted, t_sorted, side="left")
-    before = np.where(starts > 0, cum[starts - 1], 0.0)
-    within = cum - before
-    ok_sorted = within <= capacity[t_sorted] + 1e-9
-    # once a town is full, later (lower-priority) candidates are not served even if smaller
-    full = ~ok_sorted
-    first_fail = np.full(capacity.size, np.iinfo(np.int64).max)
-    np.minimum.at(first_fail, t_sorted[full], np.flatnonzero(full))
-    ok_sorted &= np.arange(t_sorted.size) < first_fail[t_sorted]
-    served = np.zeros(town.size, dtype=bool)
-    served[order] = ok_sorted
+    n_ranks = int(rank.max()) + 1
+    n_towns = capacity.size
+    group = town.astype(np.int64) * n_ranks + rank
+    demand = np.bincount(group, weights=weight, minlength=n_towns * n_ranks).reshape(n_towns, n_ranks)
+    before = np.cumsum(demand, axis=1) - demand  # demand of the groups ahead in the same town
+    fits = np.cumsum(demand, axis=1) <= capacity[:, None] + 1e-9
+    # status per group: 1 served whole, 2 boundary (the first group that does not fit), 0 refused
+    first_miss = np.where(fits.all(axis=1), n_ranks, np.argmin(fits, axis=1))
+    col = np.arange(n_ranks)[None, :]
+    status = np.where(col < first_miss[:, None], 1, np.where(col == first_miss[:, None], 2, 0)).ravel()
+    served = status[group] == 1
+    edge = np.flatnonzero(status[group] == 2)
+    if edge.size:
+        g = group[edge]
+        order = edge[np.lexsort((tiebreak[edge], g))]
+        g = group[order]
+        cum = np.cumsum(weight[order].astype(np.float64))
+        starts = np.searchsorted(g, g, side="left")
+        within = cum - np.where(starts > 0, cum[starts - 1], 0.0)
+        room = capacity[g // n_ranks] - before.ravel()[g]
+        ok = within <= room + 1e-9
+        # stop at the first candidate that does not fit
+        first_fail = np.full(n_towns * n_ranks, np.iinfo(np.int64).max)
+        np.minimum.at(first_fail, g[~ok], np.flatnonzero(~ok))
+        ok &= np.arange(g.size) < first_fail[g]
+        served[order[ok]] = True
     return served
 
 
@@ -85,55 +106,105 @@ def per_town_capacity(count: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+LABOUR_SLOTS = 7  # per household: employment, job loss, job gain, placement and training
+# tiebreaks, two for the wage noise
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _employment(key, T, place, hukou, hukou_urban, workers, skill, employed, stable_job, job_years,
+                employment_rate, retention, entry):
+    """Per household: town dwellers' workers are employed at the town's rate (stable jobs are
+    kept at least at ``retention``); stable jobs are lost, or gained by the employed, and the
+    years in a stable job counted. Villagers have no town job."""
+    for h in prange(place.size):
+        pl = place[h]
+        in_town = pl < T and (hukou_urban[h] or pl != hukou[h])
+        stable = stable_job[h]
+        if in_town:
+            p = max(employment_rate[pl], retention) if stable else employment_rate[pl]
+            lost = 1 if uniform(key, h, LABOUR_SLOTS, 0) >= p else 0
+            employed[h] = max(workers[h] - lost, 0)
+            if stable:
+                stable = uniform(key, h, LABOUR_SLOTS, 1) < retention
+            elif employed[h] > 0:
+                stable = uniform(key, h, LABOUR_SLOTS, 2) < entry * (1.0 + skill[h])
+        else:
+            employed[h] = 0
+            stable = False
+        stable_job[h] = stable
+        job_years[h] = min(job_years[h] + 1, 100) if stable else 0
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _earnings(key, T, place, hukou, hukou_urban, workers, skill, employed, land_mu, land_exited,
+              dividend, collective_exited, income, savings, wage, agri_kept, s):
+    """Per household: income this year and savings. Town dwellers earn wages (by skill, with
+    log-normal noise) plus the non-wage income of rural assets while away (or, settled, of the
+    rights kept); households at home farm their land. The non-wage terms are those of
+    :func:`sim.decision.non_wage_income`."""
+    (skill_premium, wage_sd, savings_rate, farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental,
+     land_kept, coll_kept) = s
+    for h in prange(place.size):
+        pl = place[h]
+        in_town = pl < T and (hukou_urban[h] or pl != hukou[h])
+        land = 0.0 if land_exited[h] else float(land_mu[h])
+        div = 0.0 if collective_exited[h] else float(dividend[h])
+        subsidy = land * agri_pm
+        if not in_town:
+            y = land * farm_pm * rural + workers[h] * local_nf * rural + subsidy + div
+        else:
+            z = normal(key, h, LABOUR_SLOTS, 5)
+            noise = math.exp(wage_sd * z - 0.5 * wage_sd * wage_sd)
+            y = employed[h] * wage[pl] * (1.0 + skill_premium * skill[h]) * noise
+            land_rent = land * rent_pm * rural * land_rental
+            if hukou_urban[h]:
+                y += land_rent * land_kept + div * coll_kept + (subsidy * land_kept if agri_kept[pl] else 0.0)
+            else:
+                y += land_rent + div + subsidy
+        income[h] = y
+        savings[h] = max(savings[h] + savings_rate * y, 0.0)
+
+
 def labour_market(m: SettlementModel) -> None:
     """Wages and rural incomes grow; town workers are employed or not; stable jobs are kept or
     lost; job placements are offered to villagers and training places raise migrants' skills;
     households earn and save."""
-    hh, beh, lv, T = m.hh, m.behaviour, m.levers, m.T
-    rng = m.stream("labour")
-    u = rng.random((hh.n, 5), dtype=np.float32)
-    z = rng.standard_normal(hh.n, dtype=np.float32)
+    hh, beh, lv, eco, T = m.hh, m.behaviour, m.levers, m.economy, m.T
+    key = m.key("labour")
     m.wage *= 1.0 + beh.wage_growth
     m.rural_index *= 1.0 + beh.rural_income_growth
-
-    in_town = hh.town_dweller(T)  # town labour market: migrants and hukou holders in town
-    town = np.where(in_town, hh.place, 0)
-    p = np.where(hh.stable_job, np.maximum(m.employment_rate[town], beh.stable_job_retention),
-                 m.employment_rate[town])
-    hh.employed[:] = np.where(in_town, np.maximum(hh.workers - (u[:, 0] >= p), 0), 0)
-    lose = hh.stable_job & (u[:, 1] >= beh.stable_job_retention)
-    gain = in_town & ~hh.stable_job & (hh.employed > 0) & \
-        (u[:, 2] < beh.stable_job_entry * (1.0 + hh.skill))
-    hh.stable_job[:] = (hh.stable_job & ~lose) | gain
-    hh.stable_job &= in_town
-    hh.job_years[:] = np.where(hh.stable_job, np.minimum(hh.job_years + 1, 100), 0)
+    _employment(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
+                hh.stable_job, hh.job_years, np.asarray(m.employment_rate, dtype=np.float64),
+                float(beh.stable_job_retention), float(beh.stable_job_entry))
 
     # job placements (转移就业): offers to villagers, each to the nearest town offering them
     hh.placement[:] = NO_PLACE
     offers = lv.col("jobs", "placements")
     if offers.sum() > 0:
         cand = np.flatnonzero(hh.native & hh.at_home_rural() & (hh.workers > 0))
-        km = np.where(offers[None, :] > 0, m.places.km[hh.home()[cand]][:, :T], np.inf)
+        km = np.where(offers[None, :] > 0, m.places.km[hh.home(cand)][:, :T], np.inf)
         target = km.argmin(axis=1)
-        ok = ration(target, priority_rank(m, cand), u[cand, 3], np.full(cand.size, m.scale), offers)
+        ok = ration(target, priority_rank(m, cand), slot_uniform(key, cand, LABOUR_SLOTS, 3),
+                    np.full(cand.size, m.scale), offers)
         hh.placement[cand[ok]] = target[ok]
 
     # training places: migrants in town below the top skill level, by priority
     places_ = lv.col("jobs", "training_places")
     if places_.sum() > 0:
         cand = np.flatnonzero(hh.migrant(T) & (hh.skill < 3))
-        ok = ration(hh.place[cand], priority_rank(m, cand), u[cand, 4],
+        ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, LABOUR_SLOTS, 4),
                     np.full(cand.size, m.scale), places_)
         hh.skill[cand[ok]] += 1
         m.year_counts["trained"] = ok.sum() * m.scale
 
-    skill = 1.0 + beh.skill_premium * hh.skill
-    noise = np.exp(beh.wage_sd * z - 0.5 * beh.wage_sd**2)
-    town_income = hh.employed * m.wage[town] * skill * noise
-    home, away, settled = decision.non_wage_income(hh, slice(None), m.context(), settled_town=hh.place)
-    income = np.where(~in_town, home, town_income + np.where(hh.hukou_urban, settled, away))
-    hh.income[:] = income
-    hh.savings[:] = np.maximum(hh.savings + beh.savings_rate * income, 0.0)
+    s = (beh.skill_premium, beh.wage_sd, beh.savings_rate, eco.farm_income_per_mu,
+         eco.local_nonfarm_income, eco.agri_subsidy_per_mu, eco.land_rent_per_mu, m.rural_index,
+         float(lv.rights.land_rental), float(lv.rights.land.on_settle != "surrendered"),
+         float(lv.rights.collective.on_settle != "surrendered"))
+    _earnings(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
+              hh.land_mu, hh.land_exited, hh.dividend, hh.collective_exited, hh.income, hh.savings,
+              np.asarray(m.wage, dtype=np.float64), lv.col("services", "agri_subsidies_kept"),
+              tuple(float(x) for x in s))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,49 +212,80 @@ def labour_market(m: SettlementModel) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+DEMOGRAPHY_SLOTS = 11  # per household: school start, school leaving, birth, eight elders' deaths
+
+
+@njit(cache=True, parallel=True)
+def _population(head_age, workers, elders, kids_pre, kids_school):
+    """Persons, heads under 45 next year, and elders: the denominators of the crude rates."""
+    pop = 0
+    young = 0
+    old = 0
+    for h in prange(head_age.size):
+        pop += workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+        young += 1 if head_age[h] + 1 < 45 else 0
+        old += elders[h]
+    return pop, young, old
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birth_year, workers,
+         elders, kids_pre, kids_school, kids_with, years_in_town, insurance_years,
+         collective_for_life, collective_exited, p_birth, p_death, births_out, deaths_out):
+    """Per household: a year older; years in town and insurance years accrue; children start
+    school and leave it to work; a birth; each elder dies with probability ``p_death``; an old
+    head hands over to the next generation."""
+    for h in prange(place.size):
+        pl = place[h]
+        head_age[h] += 1
+        years_in_town[h] = min(years_in_town[h] + 1, 100) if pl < T else 0
+        town_dweller = pl < T and (hukou_urban[h] or pl != hukou[h])
+        if town_dweller and stable_job[h] and employed[h] > 0:
+            insurance_years[h] = min(insurance_years[h] + 1, 100)
+        if kids_pre[h] > 0 and uniform(key, h, DEMOGRAPHY_SLOTS, 0) < kids_pre[h] / 6.0:
+            kids_pre[h] -= 1
+            kids_school[h] += 1
+        if kids_school[h] > 0 and uniform(key, h, DEMOGRAPHY_SLOTS, 1) < kids_school[h] / 9.0:
+            kids_school[h] -= 1
+            workers[h] += 1
+        kids_with[h] = min(kids_with[h], kids_school[h])
+        born = head_age[h] < 45 and kids_pre[h] < 3 and uniform(key, h, DEMOGRAPHY_SLOTS, 2) < p_birth
+        if born:
+            kids_pre[h] += 1
+        births_out[h] = born
+        died = 0
+        for e in range(elders[h]):
+            if uniform(key, h, DEMOGRAPHY_SLOTS, 3 + e) < p_death:
+                died += 1
+        elders[h] -= died
+        deaths_out[h] = died
+        if head_age[h] >= 70 and workers[h] >= 2:
+            workers[h] -= 1
+            elders[h] += 1
+            head_age[h] -= 30
+            birth_year[h] += 30
+            # collective shares kept only for the holder's life are not inherited (seed 001 §(二十九))
+            if collective_for_life[h]:
+                collective_exited[h] = True
+
+
 def ageing(m: SettlementModel) -> None:
     """Heads age; years in town and insurance years accrue; children start school and leave it
     to work; births (to households with heads under 45) and deaths (of elders) at the
     behaviour's crude rates; an old head hands over to the next generation."""
     hh, beh, T = m.hh, m.behaviour, m.T
-    rng = m.stream("demography")
-    u = rng.random((hh.n, 3), dtype=np.float32)
-    u_elder = rng.random((hh.n, 8), dtype=np.float32)  # one draw per elder (up to eight)
-    in_town = hh.place < T
-    hh.head_age += 1
-    hh.years_in_town[:] = np.where(in_town, np.minimum(hh.years_in_town + 1, 100), 0)
-    contributes = hh.town_dweller(T) & hh.stable_job & (hh.employed > 0)
-    hh.insurance_years[:] = np.minimum(hh.insurance_years + contributes, 100)
-
-    start = (hh.kids_pre > 0) & (u[:, 0] < hh.kids_pre / 6.0)
-    hh.kids_pre -= start
-    hh.kids_school += start
-    leave = (hh.kids_school > 0) & (u[:, 1] < hh.kids_school / 9.0)
-    hh.kids_school -= leave
-    hh.kids_with[:] = np.minimum(hh.kids_with, hh.kids_school)
-    hh.workers += leave
-
-    size = hh.size()
-    pop = size.sum()
-    young = hh.head_age < 45
-    p_birth = beh.birth_rate * pop / max(young.sum(), 1)
-    births = young & (u[:, 2] < p_birth) & (hh.kids_pre < 3)
-    hh.kids_pre += births
+    pop, young, old = _population(hh.head_age, hh.workers, hh.elders, hh.kids_pre, hh.kids_school)
+    p_birth = beh.birth_rate * pop / max(young, 1)
     # each elder dies with the same probability, set so deaths match the crude death rate
-    p_death = min(beh.death_rate * pop / max(hh.elders.sum(), 1), 1.0)
-    slots = np.arange(8)[None, :] < hh.elders[:, None]
-    deaths = ((u_elder < p_death) & slots).sum(axis=1).astype(np.int8)
-    hh.elders -= deaths
-    hand_over = (hh.head_age >= 70) & (hh.workers >= 2)
-    hh.workers -= hand_over
-    hh.elders += hand_over
-    hh.head_age[hand_over] -= 30
-    hh.birth_year[hand_over] += 30
-    # collective shares kept only for the holder's life are not inherited (seed 001 §(二十九))
-    ended = hand_over & hh.collective_for_life & ~hh.collective_exited
-    hh.collective_exited[ended] = True
-    m.year_counts["births"] = births.sum() * m.scale
-    m.year_counts["deaths"] = int(deaths.sum()) * m.scale
+    p_death = min(beh.death_rate * pop / max(old, 1), 1.0)
+    births = np.empty(hh.n, dtype=np.bool_)
+    deaths = np.empty(hh.n, dtype=np.int8)
+    _age(m.key("demography"), T, hh.place, hh.hukou, hh.hukou_urban, hh.stable_job, hh.employed,
+         hh.head_age, hh.birth_year, hh.workers, hh.elders, hh.kids_pre, hh.kids_school,
+         hh.kids_with, hh.years_in_town, hh.insurance_years, hh.collective_for_life,
+         hh.collective_exited, float(p_birth), float(p_death), births, deaths)
+    m.year_counts["births"] = int(np.count_nonzero(births)) * m.scale
+    m.year_counts["deaths"] = int(deaths.sum(dtype=np.int64)) * m.scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +309,17 @@ def eligibility(m: SettlementModel) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+CHOICE_SLOTS = 2  # per household: reviewing this year, buying a home
+
+
+@njit(cache=True, parallel=True)
+def _deciders(key, hukou_urban, placement, review_rate, out):
+    """Households without urban hukou that review their situation this year (at the behaviour's
+    rate) or hold a job placement."""
+    for h in prange(out.size):
+        out[h] = not hukou_urban[h] and (placement[h] >= 0 or uniform(key, h, CHOICE_SLOTS, 0) < review_rate)
+
+
 def choice(m: SettlementModel) -> None:
     """Each household without urban hukou that reviews its situation this year (or holds a job
     placement) picks the alternative of highest utility plus Gumbel noise; its next-best
@@ -214,11 +327,11 @@ def choice(m: SettlementModel) -> None:
     computed for every non-hukou town resident. Town residents who stay then buy a home if
     they can afford it."""
     hh, beh, T = m.hh, m.behaviour, m.T
-    rng = m.stream("choice")
+    choice_key = m.key("choice")
     A = decision.n_alternatives(T)
     ctx = m.context()
-    review = rng.random(hh.n, dtype=np.float32) < beh.review_rate
-    deciders = ~hh.hukou_urban & (review | (hh.placement >= 0))
+    deciders = np.empty(hh.n, dtype=np.bool_)
+    _deciders(choice_key, hh.hukou_urban, hh.placement, float(beh.review_rate), deciders)
     want = np.full(hh.n, -1, dtype=np.int16)
     fallback = np.full(hh.n, -1, dtype=np.int16)
     intention = np.full(hh.n, np.nan, dtype=np.float32)
@@ -245,7 +358,7 @@ def choice(m: SettlementModel) -> None:
             part = mig[lo:lo + CHUNK]
             intention[part] = decision.settlement_intention(hh, part, ctx, m.year)
     m.want, m.fallback, m.intention = want, fallback, intention
-    buy_homes(m, rng.random(hh.n, dtype=np.float32))
+    buy_homes(m, choice_key)
 
 
 def purchase_cost(m: SettlementModel, rows: np.ndarray, will_have_hukou: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +381,7 @@ def purchase_cost(m: SettlementModel, rows: np.ndarray, will_have_hukou: np.ndar
     return gross - support, support
 
 
-def buy_homes(m: SettlementModel, u: np.ndarray) -> None:
+def buy_homes(m: SettlementModel, key: np.uint64) -> None:
     """Town residents staying in their town who own no home buy a first home with
     probability ``purchase_rate`` when their savings cover the up-front cost."""
     hh, T = m.hh, m.T
@@ -281,7 +394,8 @@ def buy_homes(m: SettlementModel, u: np.ndarray) -> None:
     # asking to settle this year may still be refused by the quota)
     hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == place[rows])
     cost, support = purchase_cost(m, rows, hukou_here)
-    buy = (hh.savings[rows] >= cost) & (u[rows] < m.behaviour.purchase_rate)
+    buy = (hh.savings[rows] >= cost) & \
+        (slot_uniform(key, rows, CHOICE_SLOTS, 1) < m.behaviour.purchase_rate)
     b = rows[buy]
     hh.savings[b] -= cost[buy]
     hh.owned_town[b] = place[b]
@@ -295,13 +409,16 @@ def buy_homes(m: SettlementModel, u: np.ndarray) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+CAPACITY_SLOTS = 5  # per household: tiebreaks for quota, reserved jobs and public rental; school
+# admission and its tiebreak
+
+
 def capacity(m: SettlementModel) -> None:
     """Ration what is finite, in the policy's priority order: the annual settlement quota
     (those over it take their next-best alternative), then apply everyone's move, then reserved
     jobs, public rental units and school seats (children without a seat are left behind)."""
     hh, T, lv = m.hh, m.T, m.levers
-    rng = m.stream("capacity")
-    u = rng.random((hh.n, 5), dtype=np.float32)
+    key = m.key("capacity")
     want = m.want.copy()
 
     settle = want > T
@@ -309,7 +426,8 @@ def capacity(m: SettlementModel) -> None:
     if rows.size:
         town = (want[rows] - 1 - T).astype(np.int64)
         # one quota per town (the ``hukou`` rules'); outsiders' own quota caps their part of it
-        rank, tie, w = priority_rank(m, rows), u[rows, 0], hh.size()[rows] * m.scale
+        rank, w = priority_rank(m, rows), hh.size()[rows] * m.scale
+        tie = slot_uniform(key, rows, CAPACITY_SLOTS, 0)
         served = np.ones(rows.size, dtype=bool)
         out = ~hh.native[rows]
         served[out] = ration(town[out], rank[out], tie[out], w[out],
@@ -321,9 +439,9 @@ def capacity(m: SettlementModel) -> None:
         want[refused] = m.fallback[refused]
         m.year_counts["quota_refused_households"] = refused.size * m.scale
     apply_moves(m, want)
-    reserved_jobs(m, u[:, 1])
-    public_rental(m, u[:, 2])
-    school_seats(m, u[:, 3], u[:, 4])
+    reserved_jobs(m, key)
+    public_rental(m, key)
+    school_seats(m, key)
 
 
 def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
@@ -377,7 +495,7 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     m.year_counts["settled_persons"] = hh.size()[st].sum() * m.scale
 
 
-def reserved_jobs(m: SettlementModel, u: np.ndarray) -> None:
+def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
     """Jobs reserved for rural migrants in each town go, in priority order, to non-hukou
     residents without a stable job; they gain a labour contract."""
     hh, T = m.hh, m.T
@@ -385,14 +503,15 @@ def reserved_jobs(m: SettlementModel, u: np.ndarray) -> None:
     if jobs.sum() == 0:
         return
     cand = np.flatnonzero(hh.migrant(T) & ~hh.stable_job & (hh.workers > 0))
-    ok = ration(hh.place[cand], priority_rank(m, cand), u[cand], np.full(cand.size, m.scale), jobs)
+    ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 1),
+                np.full(cand.size, m.scale), jobs)
     got = cand[ok]
     hh.stable_job[got] = True
     hh.employed[got] = np.maximum(hh.employed[got], 1)
     m.year_counts["reserved_jobs_filled"] = got.size * m.scale
 
 
-def public_rental(m: SettlementModel, u: np.ndarray) -> None:
+def public_rental(m: SettlementModel, key: np.uint64) -> None:
     """Free public rental units go to eligible applicants in priority order; the rest queue."""
     hh, T = m.hh, m.T
     in_town = hh.town_dweller(T)
@@ -403,7 +522,8 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
     hukou_here = hh.hukou_urban[cand] & (hh.hukou[cand] == hh.place[cand])
     elig = decision.public_rental_eligible(hh, cand, m.context(), hukou_here, here_only=True)
     cand = cand[elig]
-    ok = ration(hh.place[cand], priority_rank(m, cand), u[cand], np.full(cand.size, m.scale), free)
+    ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 2),
+                np.full(cand.size, m.scale), free)
     hh.tenure[cand[ok]] = PUBLIC_RENTAL
     m.rental_queue = np.bincount(hh.place[cand[~ok]], minlength=T) * m.scale
     applicants = np.bincount(hh.place[cand], minlength=T) * m.scale
@@ -411,7 +531,7 @@ def public_rental(m: SettlementModel, u: np.ndarray) -> None:
                                / np.maximum(applicants, 1e-9), 1.0)
 
 
-def school_seats(m: SettlementModel, u: np.ndarray, tiebreak: np.ndarray) -> None:
+def school_seats(m: SettlementModel, key: np.uint64) -> None:
     """Public school seats in each town go first to hukou children (and, where enrolment is
     based on the residence permit, to permit holders' children alike), then to children already
     enrolled, then to non-hukou children admitted under the admission share, in priority order.
@@ -424,12 +544,14 @@ def school_seats(m: SettlementModel, u: np.ndarray, tiebreak: np.ndarray) -> Non
     permit_basis = lv.is_("schools", "enrolment_basis", "residence_permit")[town]
     as_hukou = hukou | (permit_basis & permit)
     incumbent = hh.public_seat[rows] & (hh.years_in_town[rows] > 0)
-    admitted = as_hukou | incumbent | (u[rows] < lv.col("schools", "nonhukou_admission_share")[town])
+    admitted = as_hukou | incumbent | \
+        (slot_uniform(key, rows, CAPACITY_SLOTS, 3) < lv.col("schools", "nonhukou_admission_share")[town])
     rank = priority_rank(m, rows).astype(np.int32) + 2
     rank = np.where(as_hukou, 0, np.where(incumbent, 1, rank))
     kids = hh.kids_school[rows].astype(np.float64) * m.scale
     want = rows[admitted]
-    ok = ration(town[admitted], rank[admitted], tiebreak[want], kids[admitted], m.seats)
+    ok = ration(town[admitted], rank[admitted], slot_uniform(key, want, CAPACITY_SLOTS, 4),
+                kids[admitted], m.seats)
     seated = np.zeros(hh.n, dtype=bool)
     seated[want[ok]] = True
     hh.public_seat[:] = seated
@@ -455,8 +577,7 @@ def rights(m: SettlementModel) -> None:
     compensation beats keeping it. A homestead exit may be paid as a housing voucher (房票)
     worth more than cash, added to savings for buying a home."""
     hh, lv, beh = m.hh, m.levers, m.behaviour
-    rng = m.stream("rights")
-    u = rng.random((hh.n, 3), dtype=np.float32)
+    key = m.key("rights")
     rows = np.flatnonzero(hh.hukou_urban & hh.native & (hh.origin >= m.T))
     values = decision.rights_value(hh, rows, m.economy, beh)
     new = hh.settled_year[rows] == m.year
@@ -472,7 +593,7 @@ def rights(m: SettlementModel) -> None:
         keep = values[name] * (0.5 if (name == "land" and not lv.rights.land_rental) else 1.0)
         gain = (comp - keep) / income
         p = beh.exit_rate / (1.0 + np.exp(np.clip(-beh.beta_rights * gain * 4.0, -50, 50)))
-        voluntary = held & ~forced & rule.paid_exit & (u[rows, k] < p)
+        voluntary = held & ~forced & rule.paid_exit & (slot_uniform(key, rows, 3, k) < p)
         out = forced | voluntary
         idx = rows[out]
         getattr(hh, flag)[idx] = True
@@ -545,8 +666,7 @@ def reclassify(m: SettlementModel) -> None:
     years those who come home to it. Urban-village (城中村) households living in their village
     are converted to urban hukou at the scheduled yearly share."""
     hh, T, lv = m.hh, m.T, m.levers
-    rng = m.stream("reclassify")
-    u = rng.random(hh.n, dtype=np.float32)
+    key = m.key("reclassify")
     before = hh.place.copy()
     m.nonfarm += m.behaviour.local_nonfarm_growth * (1.0 - m.nonfarm)
     converted = np.zeros(hh.n, dtype=bool)
@@ -565,12 +685,13 @@ def reclassify(m: SettlementModel) -> None:
     conv_share = lv.in_situ.urban_village_conversion_share
     if conv_share > 0:
         for v in np.flatnonzero(m.urban_village_town >= 0):
-            members = (hh.hukou == v) & ~hh.hukou_urban & (hh.place == v) & (u < conv_share)
+            members = np.flatnonzero((hh.hukou == v) & ~hh.hukou_urban & (hh.place == v))
+            members = members[slot_uniform(key, members, 1, 0) < conv_share]
             town = m.urban_village_town[v]
             hh.hukou[members] = town
             hh.place[members] = town
             hh.owned_town[members] = town  # the rebuilt village house is their home in town
-            village_conv |= members
+            village_conv[members] = True
     m.year_counts["urban_village_converted_persons"] = hh.size()[village_conv].sum() * m.scale
     converted |= village_conv
     idx = np.flatnonzero(converted)
