@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 try:
-    from numba import njit, prange
+    from numba import get_num_threads, njit, prange
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba
@@ -39,6 +39,9 @@ except ImportError:  # pragma: no cover - exercised only without numba
         return wrap(args[0]) if args and callable(args[0]) else wrap
 
     prange = range  # type: ignore[assignment]
+
+    def get_num_threads() -> int:  # type: ignore[misc]
+        return 1
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

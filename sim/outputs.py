@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import math
+
 import numpy as np
 import polars as pl
 
 from sim.households import PUBLIC_RENTAL, RENTED
+from sim.kernels import get_num_threads, njit, prange
 
 if TYPE_CHECKING:
     from sim.model import SettlementModel
@@ -37,50 +40,117 @@ METRIC_NAMES = (
     "non_hukou_residents", "resident_urbanization_reported", "hukou_urbanization_reported",
 )
 
-def group_masks(m: SettlementModel) -> dict[str, np.ndarray]:
+GROUPS = ("all", "new_generation", "with_children", "with_land", "native", "outsider")
+
+
+@njit(cache=True, parallel=True)
+def _group_bits(birth_year, kids_school, land_mu, land_exited, native, out):
+    for h in prange(out.size):
+        out[h] = ((birth_year[h] >= 1980) * 1 + (kids_school[h] > 0) * 2
+                  + (land_mu[h] > 0 and not land_exited[h]) * 4 + native[h] * 8 + (not native[h]) * 16)
+
+
+def group_bits(m: SettlementModel) -> np.ndarray:
+    """Membership of the reported groups, one bit per group after "all" (bit ``g - 1`` for
+    ``GROUPS[g]``), as uint8: new generation (head born 1980 or later), with school-age
+    children, with contract land held, native, outsider."""
     hh = m.hh
-    return {
-        "all": np.ones(hh.n, dtype=bool),
-        "new_generation": hh.birth_year >= 1980,
-        "with_children": hh.kids_school > 0,
-        "with_land": (hh.land_mu > 0) & ~hh.land_exited,
-        "native": hh.native,
-        "outsider": ~hh.native,
-    }
+    out = np.empty(hh.n, dtype=np.uint8)
+    _group_bits(hh.birth_year, hh.kids_school, hh.land_mu, hh.land_exited, hh.native, out)
+    return out
 
 
-def rental_subsidy_paid(m: SettlementModel) -> float:
-    """Yuan of rental subsidy paid this year to renters who qualify (hukou or permit holders)."""
-    from sim.decision import has_permit
+# scalar tallies of a year, and per group: residents (migrants at the start of the year),
+# eligible, sum and count of intention, settled households and persons, settled residents
+POP, URBAN_RES, HUKOU_URBAN, LEFT_BEHIND, NON_HUKOU, RENTAL_SUBSIDY = range(6)
+G_RES, G_ELIG, G_INT, G_INT_N, G_SET, G_SET_PERSONS, G_SET_RES = range(7)
 
+
+@njit(cache=True, parallel=True)
+def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_pre, kids_school,
+           kids_with, tenure, years_in_town, urban, start_migrant, groups, eligible, intention,
+           settled, sub_yuan, sub_hukou, sub_permit, permit_min_years, scal, towns, grp):
+    """One pass over households, in chunks (one row of the accumulators each): persons, urban
+    residents (each person where they live), urban-hukou persons, left-behind children, non-hukou
+    residents, rental subsidy paid; per town residents, hukou holders, public-rental tenants;
+    per group the settlement tallies."""
+    n = place.size
+    n_chunks = scal.shape[0]
+    step = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for h in range(c * step, min(n, (c + 1) * step)):
+            size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+            pl = place[h]
+            in_town = pl < T
+            away = in_town and not hukou_urban[h] and pl != hukou[h]  # a migrant
+            at_place = workers[h] + kids_pre[h] + kids_with[h] if (away and native[h]) else size
+            home = hukou[h] if hukou[h] >= 0 else origin[h]
+            scal[c, POP] += size
+            scal[c, URBAN_RES] += at_place * urban[pl] + (size - at_place) * urban[home]
+            if hukou_urban[h]:
+                scal[c, HUKOU_URBAN] += size
+                if 0 <= hukou[h] < T:
+                    towns[c, 1, hukou[h]] += size
+            if away:
+                scal[c, NON_HUKOU] += at_place
+                if native[h]:
+                    scal[c, LEFT_BEHIND] += kids_school[h] - kids_with[h]
+            if in_town:
+                towns[c, 0, pl] += at_place
+                if tenure[h] == PUBLIC_RENTAL:
+                    towns[c, 2, pl] += 1
+                # rental subsidy to renters who qualify (town dwellers only)
+                if (away or hukou_urban[h]) and (tenure[h] == RENTED or tenure[h] == PUBLIC_RENTAL):
+                    hk = hukou_urban[h] and hukou[h] == pl
+                    permit = years_in_town[h] >= permit_min_years[pl]
+                    if (sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk)):
+                        scal[c, RENTAL_SUBSIDY] += sub_yuan[pl]
+            for g in range(len(GROUPS)):
+                if g > 0 and not (groups[h] >> (g - 1)) & 1:
+                    continue
+                if start_migrant[h]:
+                    grp[c, g, G_RES] += 1
+                    grp[c, g, G_ELIG] += eligible[h]
+                    if not math.isnan(intention[h]):
+                        grp[c, g, G_INT] += intention[h]
+                        grp[c, g, G_INT_N] += 1
+                    if settled[h]:
+                        grp[c, g, G_SET_RES] += 1
+                if settled[h]:
+                    grp[c, g, G_SET] += 1
+                    grp[c, g, G_SET_PERSONS] += size
+
+
+def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The year's tallies (unscaled): scalars, [3, towns] and [groups, 7] (see :func:`_tally`)."""
     hh, T, lv = m.hh, m.T, m.levers
-    rows = np.flatnonzero(hh.town_dweller(T) & np.isin(hh.tenure, (RENTED, PUBLIC_RENTAL)))
-    if rows.size == 0:
-        return 0.0
-    town = hh.place[rows]
-    hukou = hh.hukou_urban[rows] & (hh.hukou[rows] == town)
-    permit = has_permit(hh, rows, m.context(), here_only=True)
-    to_hukou = lv.is_("housing", "rental_subsidy_to", "hukou")[town]
-    to_permit = lv.is_("housing", "rental_subsidy_to", "permit")[town]
-    paid = (to_hukou & hukou) | (to_permit & (permit | hukou))
-    return float((lv.col("housing", "rental_subsidy_yuan")[town] * paid).sum()) * m.scale
+    n_chunks = 4 * get_num_threads()
+    scal = np.zeros((n_chunks, 6))
+    towns = np.zeros((n_chunks, 3, T))
+    grp = np.zeros((n_chunks, len(GROUPS), 7))
+    settled = np.zeros(hh.n, dtype=np.bool_)
+    settled[m.settled_now] = True
+    _tally(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.origin, hh.workers, hh.elders,
+           hh.kids_pre, hh.kids_school, hh.kids_with, hh.tenure, hh.years_in_town,
+           m.places.urban.astype(np.float64), m.start_migrants, m.start_groups, m.eligible_here,
+           m.intention, settled, lv.col("housing", "rental_subsidy_yuan").astype(np.float64),
+           lv.is_("housing", "rental_subsidy_to", "hukou"), lv.is_("housing", "rental_subsidy_to", "permit"),
+           lv.col("services", "permit_min_years").astype(np.float64), scal, towns, grp)
+    return scal.sum(axis=0), towns.sum(axis=0), grp.sum(axis=0)
 
 
 def record_year(m: SettlementModel) -> None:
     hh, T, k, c = m.hh, m.T, m.scale, m.year_counts
-    size = hh.size()
-    at_place = hh.persons_at_place(T)
-    at_home = size - at_place
-    urban = m.places.urban
-    population = float(size.sum()) * k
-    urban_res = float((at_place * urban[hh.place] + at_home * urban[hh.home()]).sum()) * k
-    hukou_urban = float(size[hh.hukou_urban].sum()) * k
-    mig = m.start_migrants
-    intention = m.intention[mig]
-    rental_sub = rental_subsidy_paid(m) if m.year >= m.start else 0.0  # not in the start row
+    scal, towns, grp = tally(m)
+    population = scal[POP] * k
+    urban_res = scal[URBAN_RES] * k
+    hukou_urban = scal[HUKOU_URBAN] * k
+    all_ = grp[0]
+    rental_sub = scal[RENTAL_SUBSIDY] * k if m.year >= m.start else 0.0  # not in the start row
     public_cost = (c["purchase_support_yuan"] + rental_sub + c["school_funding_yuan"]
                    + c["service_cost_yuan"] + c["public_rental_built_yuan"]
                    + c["seat_growth_cost_yuan"])
+    nan = float("nan")
     row: dict[str, Any] = {
         "replication": m.replication,
         "seed": m.seed,
@@ -97,9 +167,9 @@ def record_year(m: SettlementModel) -> None:
         "reclassified_persons": c["reclassified_persons"],
         "urban_village_converted_persons": c["urban_village_converted_persons"],
         "new_hukou_persons": c["settled_persons"] + c["reclassified_persons"],
-        "settlement_intention": float(np.nanmean(intention)) if intention.size else float("nan"),
-        "eligible_share": float(m.eligible_here[mig].mean()) if mig.any() else float("nan"),
-        "left_behind_children": float(hh.left_behind(T).sum()) * k,
+        "settlement_intention": all_[G_INT] / all_[G_INT_N] if all_[G_INT_N] else nan,
+        "eligible_share": all_[G_ELIG] / all_[G_RES] if all_[G_RES] else nan,
+        "left_behind_children": scal[LEFT_BEHIND] * k,
         "land_exited_mu": c["land_exited_mu"],
         "homesteads_exited": c["homesteads_exited"],
         "collective_shares_exited": c["collective_shares_exited"],
@@ -114,7 +184,7 @@ def record_year(m: SettlementModel) -> None:
         "trained": c["trained"],
         "reserved_jobs_filled": c["reserved_jobs_filled"],
         "quota_refused_households": c["quota_refused_households"],
-        "non_hukou_residents": float(at_place[hh.migrant(T)].sum()) * k,
+        "non_hukou_residents": scal[NON_HUKOU] * k,
         # as published: the simulated rate plus any change in how the statistic is measured
         "resident_urbanization_reported": urban_res / population
         + m.policy.statistical_shift("resident_urbanization", m.year),
@@ -124,27 +194,20 @@ def record_year(m: SettlementModel) -> None:
     assert tuple(k for k in row if k not in ("replication", "seed", "year")) == METRIC_NAMES
     m.metrics.append(row)
 
-    settled = np.zeros(hh.n, dtype=bool)
-    settled[m.settled_now] = True
-    for name, mask in m.start_groups.items():
-        base = mask & mig
-        n_res = int(base.sum())
-        s = mask & settled
+    for name, g in zip(GROUPS, grp):
+        n_res = g[G_RES]
         m.groups.append({
             "replication": m.replication, "year": m.year, "group": name,
             "residents_households": n_res * k,
-            "eligible_share": float(m.eligible_here[base].mean()) if n_res else float("nan"),
-            "intention": float(np.nanmean(m.intention[base])) if n_res else float("nan"),
-            "settled_households": float(s.sum()) * k,
-            "settled_persons": float(size[s].sum()) * k,
-            "settlement_rate": float((base & settled).sum()) / n_res if n_res else float("nan"),
+            "eligible_share": g[G_ELIG] / n_res if n_res else nan,
+            "intention": g[G_INT] / g[G_INT_N] if g[G_INT_N] else nan,
+            "settled_households": g[G_SET] * k,
+            "settled_persons": g[G_SET_PERSONS] * k,
+            "settlement_rate": g[G_SET_RES] / n_res if n_res else nan,
         })
 
-    in_town = hh.place < T
-    residents = np.bincount(hh.place[in_town], weights=at_place[in_town], minlength=T) * k
-    hk = hh.hukou_urban & (hh.hukou >= 0) & (hh.hukou < T)
-    holders = np.bincount(hh.hukou[hk], weights=size[hk], minlength=T) * k
-    tenants = np.bincount(hh.place[in_town & (hh.tenure == PUBLIC_RENTAL)], minlength=T) * k
+    urban = m.places.urban
+    residents, holders, tenants = towns * k
     m.last_towns = {"residents": residents}
     for j in range(T):
         m.towns_rows.append({

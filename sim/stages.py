@@ -27,7 +27,7 @@ from sim import decision, kernels
 from sim.eligibility import eligible, in_group
 from sim.kernels import njit, normal, prange, slot_uniform, uniform
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
-from sim.outputs import group_masks
+from sim.outputs import group_bits
 from sim.places import RURAL_COMMUNITY
 
 if TYPE_CHECKING:
@@ -79,20 +79,19 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
     status = np.where(col < first_miss[:, None], 1, np.where(col == first_miss[:, None], 2, 0)).ravel()
     served = status[group] == 1
     edge = np.flatnonzero(status[group] == 2)
-    if edge.size:
-        g = group[edge]
-        order = edge[np.lexsort((tiebreak[edge], g))]
-        g = group[order]
-        cum = np.cumsum(weight[order].astype(np.float64))
-        starts = np.searchsorted(g, g, side="left")
-        within = cum - np.where(starts > 0, cum[starts - 1], 0.0)
-        room = capacity[g // n_ranks] - before.ravel()[g]
-        ok = within <= room + 1e-9
-        # stop at the first candidate that does not fit
-        first_fail = np.full(n_towns * n_ranks, np.iinfo(np.int64).max)
-        np.minimum.at(first_fail, g[~ok], np.flatnonzero(~ok))
-        ok &= np.arange(g.size) < first_fail[g]
-        served[order[ok]] = True
+    room = capacity[:, None] - before  # what is left for each group once those ahead are served
+    for g in np.unique(group[edge]):
+        members = edge[group[edge] == g]
+        w = weight[members]
+        left = room.ravel()[g]
+        # only the first ``k`` in tiebreak order can be served, or be the first who does not fit
+        k = max(int(min(members.size, np.floor(left / max(w.min(), 1e-12) + 1e-9) + 1)), 1)
+        if k < members.size:
+            members = members[np.argpartition(tiebreak[members], k - 1)[:k]]
+        members = members[np.argsort(tiebreak[members], kind="stable")]
+        fit = np.cumsum(weight[members].astype(np.float64)) <= left + 1e-9
+        n_ok = members.size if fit.all() else int(np.argmin(fit))
+        served[members[:n_ok]] = True
     return served
 
 
@@ -298,7 +297,7 @@ def eligibility(m: SettlementModel) -> None:
     settling is only ever in one's own town, DESIGN §5)."""
     hh = m.hh
     m.start_migrants = hh.migrant(m.T)
-    m.start_groups = group_masks(m)  # group membership as the year's decisions begin
+    m.start_groups = group_bits(m)  # group membership as the year's decisions begin
     mig = np.flatnonzero(m.start_migrants)
     m.eligible_here = np.zeros(hh.n, dtype=bool)
     m.eligible_here[mig] = eligible(hh, mig, m.levers, m.economy.home_floor_area_m2)
