@@ -138,7 +138,7 @@ class HouseholdAgent(mesa.Agent):
         return 0
 
     def in_group(self, group: str) -> bool:
-        """sim.eligibility.in_group."""
+        """sim.eligibility.memberships."""
         if group == "students":
             return self.graduate
         if group == "soldiers":

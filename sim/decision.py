@@ -344,7 +344,7 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
     beh = ctx.behaviour
     T = ctx.places.n_towns
     inc = income(hh, rows, ctx)
-    size = np.maximum(hh.size()[rows], 1)[:, None]
+    size = np.maximum(hh.size(rows), 1)[:, None]
     housing = housing_cost(hh, rows, ctx)
     v = (beh.beta_income * np.log(inc / size)
          - beh.beta_housing * housing / inc

@@ -10,25 +10,33 @@ import numpy as np
 
 from sim.config import GROUPS
 from sim.households import PUBLIC_RENTAL, RENTED, Households
+from sim.kernels import njit, prange
 from sim.levers import Levers
 
 
-def in_group(hh: Households, rows: np.ndarray, group: str, year: int, long_years: int,
-             n_towns: int) -> np.ndarray:
-    """Membership of the priority groups the documents name (students, soldiers, residents of
-    ``long_years`` or more, whole-family migrants, the new generation born 1980 or later)."""
-    if group == "students":
-        return hh.graduate[rows]
-    if group == "soldiers":
-        return hh.veteran[rows]
-    if group == "long_resident":
-        return (hh.place[rows] < n_towns) & (hh.years_in_town[rows] >= long_years)
-    if group == "whole_family":
-        return (hh.place[rows] < n_towns) & (hh.kids_with[rows] == hh.kids_school[rows]) & \
-            ((hh.elders[rows] == 0) | ~hh.native[rows])
-    if group == "new_generation":
-        return hh.birth_year[rows] >= 1980
-    raise ValueError(f"unknown group {group!r}; allowed: {GROUPS}")
+@njit(cache=True, parallel=True)
+def _memberships(rows, place, years_in_town, kids_with, kids_school, elders, native, graduate,
+                 veteran, birth_year, long_years, n_towns, out):
+    for i in prange(rows.size):
+        h = rows[i]
+        in_town = place[h] < n_towns
+        out[i] = (graduate[h] * 1  # students
+                  + veteran[h] * 2  # soldiers
+                  + (in_town and years_in_town[h] >= long_years) * 4  # long_resident
+                  + (in_town and kids_with[h] == kids_school[h] and (elders[h] == 0 or not native[h])) * 8
+                  + (birth_year[h] >= 1980) * 16)  # new_generation
+
+
+def memberships(hh: Households, rows: np.ndarray, long_years: int, n_towns: int) -> np.ndarray:
+    """The priority groups the documents name, one bit each in the order of ``GROUPS``:
+    students (student route), soldiers (veterans), residents of ``long_years`` or more in town,
+    whole-family migrants (school-age children with them and no elders left at home), and the
+    new generation (born 1980 or later). uint8 per row."""
+    out = np.empty(rows.size, dtype=np.uint8)
+    _memberships(np.asarray(rows, dtype=np.int64), hh.place, hh.years_in_town, hh.kids_with,
+                 hh.kids_school, hh.elders, hh.native, hh.graduate, hh.veteran, hh.birth_year,
+                 long_years, n_towns, out)
+    return out
 
 
 def points(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, group: str) -> np.ndarray:
@@ -74,11 +82,11 @@ def _rules(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, g
     points_route = (thr > 0) & (points(hh, rows, town, levers, group) >= thr)
 
     exempt = np.zeros(rows.size, dtype=bool)
-    for g in GROUPS:
+    member = memberships(hh, rows, levers.priority.long_resident_years, levers.n_towns)
+    for bit, g in enumerate(GROUPS):
         listed = levers.has_group(group, g)[town]
         if listed.any():
-            exempt |= listed & in_group(hh, rows, g, levers.year,
-                                        levers.priority.long_resident_years, levers.n_towns)
+            exempt |= listed & ((member >> bit) & 1 == 1)
 
     kin = hh.kin[rows]
     has_kin = kin >= 0

@@ -72,9 +72,12 @@ class Households:
     def n(self) -> int:
         return int(self.origin.shape[0])
 
-    def size(self) -> np.ndarray:
-        """Persons per household."""
-        return (self.workers.astype(np.int32) + self.elders + self.kids_pre + self.kids_school)
+    def size(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Persons per household (of ``rows`` only, if given)."""
+        if rows is None:
+            return self.workers.astype(np.int32) + self.elders + self.kids_pre + self.kids_school
+        return (self.workers[rows].astype(np.int32) + self.elders[rows] + self.kids_pre[rows]
+                + self.kids_school[rows])
 
     def in_town(self, n_towns: int) -> np.ndarray:
         return self.place < n_towns

@@ -279,7 +279,7 @@ def pack(hh, rows, ctx, eligible):
         np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows]).astype(np.float64),
         np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows]).astype(np.float64),
         hh.kids_school[rows].astype(np.int64), hh.native[rows],
-        np.maximum(hh.size()[rows], 1).astype(np.float64), hh.birth_year[rows].astype(np.int64),
+        np.maximum(hh.size(rows), 1).astype(np.float64), hh.birth_year[rows].astype(np.int64),
         hh.head_age[rows].astype(np.int64), hh.insurance_years[rows].astype(np.int64),
         hh.years_in_town[rows].astype(np.int64), hh.owned_town[rows].astype(np.int64),
         hh.tenure[rows] == PUBLIC_RENTAL, hh.stable_job[rows], hh.job_years[rows].astype(np.int64),

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import decision, kernels
-from sim.eligibility import eligible, in_group
+from sim.config import GROUPS
+from sim.eligibility import eligible, memberships
 from sim.kernels import njit, normal, prange, slot_uniform, uniform
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 from sim.outputs import group_bits
@@ -48,10 +49,10 @@ def priority_rank(m: SettlementModel, rows: np.ndarray) -> np.ndarray:
     """Rank of each household in the policy's priority order (0 = first group listed; households
     in no listed group come last). Used by every rationing: quota, seats, units, jobs."""
     order = m.levers.priority.order
+    member = memberships(m.hh, rows, m.levers.priority.long_resident_years, m.T)
     rank = np.full(rows.size, len(order), dtype=np.int16)
     for i, group in enumerate(reversed(order)):
-        member = in_group(m.hh, rows, group, m.year, m.levers.priority.long_resident_years, m.T)
-        rank[member] = len(order) - 1 - i
+        rank[(member >> GROUPS.index(group)) & 1 == 1] = len(order) - 1 - i
     return rank
 
 
@@ -425,7 +426,7 @@ def capacity(m: SettlementModel) -> None:
     if rows.size:
         town = (want[rows] - 1 - T).astype(np.int64)
         # one quota per town (the ``hukou`` rules'); outsiders' own quota caps their part of it
-        rank, w = priority_rank(m, rows), hh.size()[rows] * m.scale
+        rank, w = priority_rank(m, rows), hh.size(rows) * m.scale
         tie = slot_uniform(key, rows, CAPACITY_SLOTS, 0)
         served = np.ones(rows.size, dtype=bool)
         out = ~hh.native[rows]
@@ -443,55 +444,101 @@ def capacity(m: SettlementModel) -> None:
     school_seats(m, key)
 
 
+NO_FLOW, FLOW_RETURNED, FLOW_MIGRATED, FLOW_MOVED, FLOW_SETTLED = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, inline="always")
+def _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
+                  kids_with):
+    """Persons living at the household's place (:meth:`Households.persons_at_place`)."""
+    pl = place[h]
+    if pl < T and not hukou_urban[h] and pl != hukou[h] and native[h]:
+        return workers[h] + kids_pre[h] + kids_with[h]
+    return workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+
+
+@njit(cache=True, parallel=True)
+def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
+          kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, stable_job,
+          job_years, employed, owned_town, tenure, settled_year, kind, flow_origin, persons):
+    """Per household that decided: move to the chosen place (a new town job is a placement's
+    stable job or the old employment; housing is owned, a dormitory with a placement, or
+    rented; insurance years are kept only between towns where both make them portable) and/or
+    settle there (urban hukou, children with the household). Writes the kind of flow, its
+    origin and its persons (before a return, after any other move)."""
+    for h in prange(want.size):
+        w = want[h]
+        kind[h] = NO_FLOW
+        if w < 0:
+            continue
+        pl = place[h]
+        home = hukou[h] if hukou[h] >= 0 else origin[h]
+        dest = home if w == 0 else (w - 1 - T if w > T else w - 1)
+        settling = w > T
+        moving = dest != pl
+        before = _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
+                               kids_school, kids_with)
+        flow_origin[h] = pl
+        if settling:
+            flow_origin[h] = hukou[h] if hukou[h] >= 0 else pl
+        if moving:
+            from_town = pl < T and pl != home
+            to_town = dest < T and dest != home
+            if not (from_town and to_town and portable[pl] and portable[dest]):
+                insurance_years[h] = 0
+            place[h] = dest
+            years_in_town[h] = 0
+            placed = placement[h] == dest
+            stable_job[h] = placed
+            job_years[h] = 0
+            if not to_town:
+                employed[h] = 0
+                tenure[h] = VILLAGE_HOME
+            else:
+                if placed:
+                    employed[h] = max(workers[h], 1)
+                tenure[h] = OWNED if owned_town[h] == dest else (DORM if placed else RENTED)
+            kids_with[h] = 0
+        if settling:
+            hukou[h] = dest
+            hukou_urban[h] = True
+            settled_year[h] = year
+            kids_with[h] = kids_school[h]
+            kind[h] = FLOW_SETTLED
+        elif moving:
+            kind[h] = FLOW_RETURNED if dest == home else (FLOW_MIGRATED if pl == home else FLOW_MOVED)
+        if kind[h] == FLOW_RETURNED:
+            persons[h] = before
+        else:
+            persons[h] = _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
+                                       kids_pre, kids_school, kids_with)
+
+
 def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     """Carry out the chosen alternatives and record the year's flows."""
-    hh, T, lv = m.hh, m.T, m.levers
-    old_place = hh.place.copy()
-    old_hukou = hh.hukou.copy()
-    home = hh.home()
-    dest = np.where(want == 0, home, np.where(want > T, want - 1 - T, want - 1)).astype(np.int32)
-    decided = want >= 0
-    moving = decided & (dest != old_place)
-    settling = decided & (want > T)
-    persons_before = hh.persons_at_place(T)
-
-    mv = np.flatnonzero(moving)
-    from_town = (old_place[mv] < T) & (old_place[mv] != home[mv])
-    to_town = (dest[mv] < T) & (dest[mv] != home[mv])
-    portable = lv.col("services", "insurance_portable")
-    keeps_ins = from_town & to_town & portable[np.minimum(old_place[mv], T - 1)] & \
-        portable[np.minimum(dest[mv], T - 1)]
-    hh.insurance_years[mv] = np.where(keeps_ins, hh.insurance_years[mv], 0)
-    hh.place[mv] = dest[mv]
-    hh.years_in_town[mv] = 0
-    placed = hh.placement[mv] == dest[mv]
-    hh.stable_job[mv] = placed
-    hh.job_years[mv] = 0
-    hh.employed[mv] = np.where(to_town, np.where(placed, np.maximum(hh.workers[mv], 1), hh.employed[mv]), 0)
-    owns = hh.owned_town[mv] == dest[mv]
-    hh.tenure[mv] = np.where(~to_town, VILLAGE_HOME, np.where(owns, OWNED, np.where(placed, DORM, RENTED)))
-    hh.kids_with[mv] = 0
-
-    st = np.flatnonzero(settling)
-    hh.hukou[st] = dest[st]
-    hh.hukou_urban[st] = True
-    hh.settled_year[st] = m.year
-    hh.kids_with[st] = hh.kids_school[st]
-    m.settled_now = st
-
-    persons_after = hh.persons_at_place(T)
-    returned = moving & (dest == home)
-    migrated = moving & (old_place == home) & ~settling
-    moved = moving & (dest != home) & (old_place != home) & ~settling
-    origin_of_flow = np.where(settling, np.where(old_hukou >= 0, old_hukou, old_place), old_place)
-    persons = np.where(returned, persons_before, persons_after)
-    for mask, kind in ((returned, RETURNED), (migrated, MIGRATED), (moved, MOVED), (settling, SETTLED)):
-        idx = np.flatnonzero(mask)
-        m.add_flows(origin_of_flow[idx], dest[idx], kind, persons[idx])
-    m.year_counts["migrated_persons"] = persons_after[migrated].sum() * m.scale
-    m.year_counts["returned_persons"] = persons_before[returned].sum() * m.scale
-    m.year_counts["settled_households"] = st.size * m.scale
-    m.year_counts["settled_persons"] = hh.size()[st].sum() * m.scale
+    hh, T, k = m.hh, m.T, m.scale
+    kind = np.empty(hh.n, dtype=np.int8)
+    flow_origin = np.empty(hh.n, dtype=np.int32)
+    persons = np.empty(hh.n, dtype=np.int32)
+    _move(want, T, m.year, m.levers.col("services", "insurance_portable"), hh.place, hh.hukou,
+          hh.hukou_urban, hh.origin, hh.native, hh.workers, hh.elders, hh.kids_pre, hh.kids_school,
+          hh.kids_with, hh.insurance_years, hh.years_in_town, hh.placement, hh.stable_job,
+          hh.job_years, hh.employed, hh.owned_town, hh.tenure, hh.settled_year, kind, flow_origin,
+          persons)
+    flows = np.flatnonzero(kind)
+    kinds = kind[flows]
+    for code, name in ((FLOW_RETURNED, RETURNED), (FLOW_MIGRATED, MIGRATED), (FLOW_MOVED, MOVED),
+                       (FLOW_SETTLED, SETTLED)):
+        idx = flows[kinds == code]
+        m.add_flows(flow_origin[idx], hh.place[idx], name, persons[idx])
+        if code == FLOW_RETURNED:
+            m.year_counts["returned_persons"] = persons[idx].sum() * k
+        elif code == FLOW_MIGRATED:
+            m.year_counts["migrated_persons"] = persons[idx].sum() * k
+        elif code == FLOW_SETTLED:
+            m.settled_now = idx
+            m.year_counts["settled_households"] = idx.size * k
+            m.year_counts["settled_persons"] = hh.size(idx).sum() * k
 
 
 def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
@@ -626,7 +673,7 @@ def feedback(m: SettlementModel) -> None:
     hh, T, lv, beh = m.hh, m.T, m.levers, m.behaviour
     fiscal = lambda name: lv.col("fiscal", name)  # noqa: E731
     settled = m.settled_now
-    settlers = np.bincount(hh.place[settled], weights=hh.size()[settled], minlength=T) * m.scale
+    settlers = np.bincount(hh.place[settled], weights=hh.size(settled), minlength=T) * m.scale
     transfer = settlers * fiscal("transfer_per_settler_yuan")
     m.seats += transfer * fiscal("transfer_share_schools") / fiscal("seat_cost_yuan")
     m.rental_units += transfer * fiscal("transfer_share_housing") / fiscal("rental_unit_cost_yuan")
@@ -642,8 +689,7 @@ def feedback(m: SettlementModel) -> None:
     m.year_counts["public_rental_built_yuan"] = float((built * fiscal("rental_unit_cost_yuan")).sum())
     m.year_counts["service_cost_yuan"] = float((settlers * fiscal("service_cost_per_person_yuan")).sum())
 
-    residents = np.bincount(hh.place[hh.place < T], weights=hh.persons_at_place(T)[hh.place < T],
-                            minlength=T) * m.scale
+    residents = town_residents(m) * m.scale
     growth = residents / np.maximum(m.residents_last, 1.0) - 1.0
     land = settlers * fiscal("land_per_settler_m2")
     m.urban_land += land
@@ -658,49 +704,96 @@ def feedback(m: SettlementModel) -> None:
     reclassify(m)
 
 
+@njit(cache=True, parallel=True)
+def _town_residents(T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
+                    kids_with, out):
+    n = place.size
+    step = (n + out.shape[0] - 1) // out.shape[0]
+    for c in prange(out.shape[0]):
+        for h in range(c * step, min(n, (c + 1) * step)):
+            if place[h] < T:
+                out[c, place[h]] += _persons_here(h, T, place, hukou, hukou_urban, native, workers,
+                                                  elders, kids_pre, kids_school, kids_with)
+
+
+def town_residents(m: SettlementModel) -> np.ndarray:
+    """Persons living in each town (unscaled)."""
+    hh = m.hh
+    out = np.zeros((4 * kernels.get_num_threads(), m.T))
+    _town_residents(m.T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.workers, hh.elders,
+                    hh.kids_pre, hh.kids_school, hh.kids_with, out)
+    return out.sum(axis=0)
+
+
+@njit(cache=True, parallel=True)
+def _registered(T, hukou, hukou_urban, place, employed, members, away):
+    """Per place of registration: rural-hukou households, and those of them employed in a town
+    elsewhere (in chunks: one row of the accumulators each)."""
+    n = hukou.size
+    step = (n + members.shape[0] - 1) // members.shape[0]
+    for c in prange(members.shape[0]):
+        for h in range(c * step, min(n, (c + 1) * step)):
+            j = hukou[h]
+            if hukou_urban[h] or j < 0:
+                continue
+            members[c, j] += 1
+            if place[h] != j and place[h] < T and employed[h] > 0:
+                away[c, j] += 1
+
+
+@njit(cache=True, parallel=True)
+def _at_home_in(flag, hukou, hukou_urban, place, out):
+    """Rural-hukou households living where they are registered, in a flagged place."""
+    for h in prange(out.size):
+        out[h] = not hukou_urban[h] and place[h] == hukou[h] and flag[place[h]]
+
+
 def reclassify(m: SettlementModel) -> None:
     """In-situ urbanisation. A rural community whose non-farm employment share (of the workers
     registered there) passes the threshold becomes urban (村改居): its residents count as urban
     and the rural-hukou households living there take local urban hukou — this year, and in later
     years those who come home to it. Urban-village (城中村) households living in their village
     are converted to urban hukou at the scheduled yearly share."""
-    hh, T, lv = m.hh, m.T, m.levers
-    key = m.key("reclassify")
-    before = hh.place.copy()
+    hh, T, lv, places = m.hh, m.T, m.levers, m.places
     m.nonfarm += m.behaviour.local_nonfarm_growth * (1.0 - m.nonfarm)
-    converted = np.zeros(hh.n, dtype=bool)
-    if lv.in_situ.reclassify:
-        for j in np.flatnonzero(m.places.tier == RURAL_COMMUNITY):
-            members = (hh.hukou == j) & ~hh.hukou_urban
-            if not m.places.urban[j]:
-                away = members & (hh.place != j) & (hh.place < T) & (hh.employed > 0)
-                share = (away.sum() + m.nonfarm[j] * (members & ~away).sum()) / max(members.sum(), 1)
-                m.community_nonfarm[j] = share
-                if share > lv.in_situ.nonfarm_threshold:
-                    m.places.urban[j] = True
-            if m.places.urban[j]:
-                converted |= members & (hh.place == j)  # residents are converted where they live
-    village_conv = np.zeros(hh.n, dtype=bool)
+    community = np.zeros(places.n_places, dtype=bool)  # rural communities are towns (tier)
+    community[:T] = places.tier[:T] == RURAL_COMMUNITY
+    if lv.in_situ.reclassify and (community & ~places.urban).any():
+        chunks = 4 * kernels.get_num_threads()
+        members = np.zeros((chunks, places.n_places))
+        away = np.zeros((chunks, places.n_places))
+        _registered(T, hh.hukou, hh.hukou_urban, hh.place, hh.employed, members, away)
+        members, away = members.sum(axis=0), away.sum(axis=0)
+        for j in np.flatnonzero(community & ~places.urban):
+            share = (away[j] + m.nonfarm[j] * (members[j] - away[j])) / max(members[j], 1)
+            m.community_nonfarm[j] = share
+            if share > lv.in_situ.nonfarm_threshold:
+                places.urban[j] = True
+    # residents are converted where they live
+    urban_community = community & places.urban if lv.in_situ.reclassify else np.zeros_like(community)
     conv_share = lv.in_situ.urban_village_conversion_share
-    if conv_share > 0:
-        for v in np.flatnonzero(m.urban_village_town >= 0):
-            members = np.flatnonzero((hh.hukou == v) & ~hh.hukou_urban & (hh.place == v))
-            members = members[slot_uniform(key, members, 1, 0) < conv_share]
-            town = m.urban_village_town[v]
-            hh.hukou[members] = town
-            hh.place[members] = town
-            hh.owned_town[members] = town  # the rebuilt village house is their home in town
-            village_conv[members] = True
-    m.year_counts["urban_village_converted_persons"] = hh.size()[village_conv].sum() * m.scale
-    converted |= village_conv
-    idx = np.flatnonzero(converted)
-    hh.hukou_urban[idx] = True
-    hh.tenure[idx] = OWNED
-    hh.owned_town[idx] = hh.place[idx]
-    hh.settled_year[idx] = m.year
-    hh.kids_with[idx] = hh.kids_school[idx]
-    m.add_flows(before[idx], hh.place[idx], RECLASSIFIED, hh.size()[idx])
-    m.year_counts["reclassified_persons"] = hh.size()[idx].sum() * m.scale
+    urban_village = (m.urban_village_town >= 0) & (conv_share > 0)
+    if not (urban_community | urban_village).any():
+        return
+    at_home = np.empty(hh.n, dtype=np.bool_)
+    _at_home_in(urban_community | urban_village, hh.hukou, hh.hukou_urban, hh.place, at_home)
+    cand = np.flatnonzero(at_home)
+    before = hh.place[cand]
+    uv = urban_village[before]
+    keep = ~uv | (slot_uniform(m.key("reclassify"), cand, 1, 0) < conv_share)
+    converted, before = cand[keep], before[keep]
+    from_village = converted[urban_village[hh.place[converted]]]
+    town = m.urban_village_town[hh.place[from_village]]
+    hh.hukou[from_village] = town
+    hh.place[from_village] = town  # the rebuilt village house is their home in town
+    m.year_counts["urban_village_converted_persons"] = hh.size(from_village).sum() * m.scale
+    hh.hukou_urban[converted] = True
+    hh.tenure[converted] = OWNED
+    hh.owned_town[converted] = hh.place[converted]
+    hh.settled_year[converted] = m.year
+    hh.kids_with[converted] = hh.kids_school[converted]
+    m.add_flows(before, hh.place[converted], RECLASSIFIED, hh.size(converted))
+    m.year_counts["reclassified_persons"] = hh.size(converted).sum() * m.scale
 
 
 # ---------------------------------------------------------------------------------------------
