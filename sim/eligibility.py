@@ -44,11 +44,13 @@ def points(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, g
     models = levers.per_town[group]
     w = np.array([[m.points_weights.per_year_resident, m.points_weights.per_insurance_year,
                    m.points_weights.per_education_level, m.points_weights.per_skill_level,
-                   m.points_weights.owns_home, m.points_weights.stable_job] for m in models])[town]
-    attrs = np.stack([hh.years_in_town[rows], hh.insurance_years[rows], hh.education[rows],
-                      hh.skill[rows], hh.owned_town[rows] == town, hh.stable_job[rows]],
-                     axis=1).astype(np.float64)
-    return (attrs * w).sum(axis=1)
+                   m.points_weights.owns_home, m.points_weights.stable_job] for m in models])
+    score = np.zeros(rows.size)
+    for c, attr in enumerate((hh.years_in_town[rows], hh.insurance_years[rows], hh.education[rows],
+                              hh.skill[rows], hh.owned_town[rows] == town, hh.stable_job[rows])):
+        if w[:, c].any():
+            score += attr * w[town, c]
+    return score
 
 
 def _rules(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, group: str,
@@ -61,7 +63,8 @@ def _rules(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, g
         return levers.is_(group, name, value)[town]
 
     owns = hh.owned_town[rows] == town
-    renting = np.isin(hh.tenure[rows], (RENTED, PUBLIC_RENTAL))
+    tenure = hh.tenure[rows]
+    renting = (tenure == RENTED) | (tenure == PUBLIC_RENTAL)
     residence_ok = owns | (renting & col("rental_counts"))
     job_ok = hh.stable_job[rows] & (hh.employed[rows] > 0)
     use_res, use_job = col("residence"), col("job")
@@ -79,7 +82,8 @@ def _rules(hh: Households, rows: np.ndarray, town: np.ndarray, levers: Levers, g
         (purchase_ok | ~purchase_req) & (talent_ok | ~is_("talent", "required"))
     talent_route = is_("talent", "route") & talent_ok
     thr = col("points_threshold")
-    points_route = (thr > 0) & (points(hh, rows, town, levers, group) >= thr)
+    points_route = (thr > 0) & (points(hh, rows, town, levers, group) >= thr) if (thr > 0).any() \
+        else np.zeros(rows.size, dtype=bool)
 
     exempt = np.zeros(rows.size, dtype=bool)
     member = memberships(hh, rows, levers.priority.long_resident_years, levers.n_towns)

@@ -123,7 +123,7 @@ def _row(k, r, s):
             (r[18][k], r[19][k]), float(r[9][k]), (b_lb if r[10][k] else 0.0), r[21][k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _core(j, h, t, s, settle):
     """Utility terms of a row (its town-independent part ``h`` from :func:`_row`) at town j that
     differ between living there as a resident and settled there: income, housing, schooling,

@@ -81,8 +81,11 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
     served = status[group] == 1
     edge = np.flatnonzero(status[group] == 2)
     room = capacity[:, None] - before  # what is left for each group once those ahead are served
-    for g in np.unique(group[edge]):
-        members = edge[group[edge] == g]
+    edge_group = group[edge]
+    for g in np.flatnonzero(status == 2):
+        members = edge[edge_group == g]
+        if members.size == 0:
+            continue
         w = weight[members]
         left = room.ravel()[g]
         # only the first ``k`` in tiebreak order can be served, or be the first who does not fit
