@@ -31,12 +31,24 @@ from sim.config import (
 )
 from sim.decision import Context, TownState, settlement_intention
 from sim.households import Households, synthesize
+from sim.kernels import get_num_threads, njit, prange
 from sim.levers import Levers, resolve
 from sim.outputs import METRIC_NAMES
 from sim.places import Places, build_places
 
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
            "rights": 5, "reclassify": 6, "choice_noise": 7}
+
+@njit(cache=True, parallel=True)
+def _origin_town_counts(T, origin, place, out):
+    """Households by (origin, town where they live), in chunks (one row of ``out`` each)."""
+    n = origin.size
+    step = (n + out.shape[0] - 1) // out.shape[0]
+    for c in prange(out.shape[0]):
+        for h in range(c * step, min(n, (c + 1) * step)):
+            if place[h] < T:
+                out[c, origin[h], place[h]] += 1
+
 
 class TownAgent(FixedAgent):
     """A town as a Mesa agent on its cell of the town network: a view on the model's town
@@ -194,15 +206,15 @@ class SettlementModel(mesa.Model):
             if v.urban_village_of is not None:
                 self.urban_village_town[T + i] = self.places.town_index[v.urban_village_of]
         self.settled_now = np.zeros(0, dtype=np.int64)
+        self._per_origin = np.bincount(hh.origin, minlength=self.places.n_places)  # never changes
         self.update_network()
 
     def update_network(self) -> None:
         """Share of each origin's households living in each town (chain migration)."""
         hh, T, P = self.hh, self.T, self.places.n_places
-        in_town = hh.place < T
-        counts = np.bincount(hh.origin[in_town] * T + hh.place[in_town], minlength=P * T)
-        per_origin = np.bincount(hh.origin, minlength=P)
-        self.network = counts.reshape(P, T) / np.maximum(per_origin, 1)[:, None]
+        counts = np.zeros((4 * get_num_threads(), P, T))
+        _origin_town_counts(T, hh.origin, hh.place, counts)
+        self.network = counts.sum(axis=0) / np.maximum(self._per_origin, 1)[:, None]
 
     def context(self) -> Context:
         """What households see when deciding this year."""

@@ -105,6 +105,8 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
                     permit = years_in_town[h] >= permit_min_years[pl]
                     if (sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk)):
                         scal[c, RENTAL_SUBSIDY] += sub_yuan[pl]
+            if not (start_migrant[h] or settled[h]):
+                continue
             for g in range(len(GROUPS)):
                 if g > 0 and not (groups[h] >> (g - 1)) & 1:
                     continue
@@ -224,27 +226,39 @@ def record_year(m: SettlementModel) -> None:
         })
 
     if m._flows:
-        o = np.concatenate([f[0] for f in m._flows])
-        d = np.concatenate([f[1] for f in m._flows])
-        kind = np.concatenate([np.full(f[0].size, f[2]) for f in m._flows]).astype(str)
-        persons = np.concatenate([f[3] for f in m._flows]).astype(np.float64)
-        names = np.array(m.places.names + ["(outside region)"], dtype=object)
-        df = (pl.DataFrame({"origin_i": o, "dest_i": d, "kind": kind, "persons": persons})
-              .group_by(["origin_i", "dest_i", "kind"])
-              .agg(pl.len().alias("households"), pl.col("persons").sum())
-              .sort(["kind", "origin_i", "dest_i"]))
-        df = df.with_columns(
-            pl.Series("origin", names[df["origin_i"].to_numpy()], dtype=pl.String),
-            pl.Series("destination", names[df["dest_i"].to_numpy()], dtype=pl.String),
-            (pl.col("households") * k).cast(pl.Float64),
-            pl.col("persons") * k,
-            pl.lit(m.replication).alias("replication"),
-            pl.lit(m.year).alias("year"),
-        ).select(["replication", "year", "origin", "destination", "kind", "households", "persons"])
-        m.flows.append(df)
+        m.flows.append(flow_table(m))
 
     if m.year in m.snapshot_years:
         m.snapshots.append(snapshot(m))
+
+
+def flow_table(m: SettlementModel) -> pl.DataFrame:
+    """The year's flows summed by (kind, origin, destination), in that order."""
+    kinds = sorted({f[2] for f in m._flows})
+    names = np.array(m.places.names + ["(outside region)"], dtype=object)
+    n = names.size
+    key = np.concatenate([(kinds.index(kind) * n + o.astype(np.int64)) * n + d
+                          for o, d, kind, _ in m._flows])
+    persons = np.concatenate([f[3] for f in m._flows]).astype(np.float64)
+    if len(kinds) * n * n <= 1 << 22:  # few places: count in a dense table
+        households = np.bincount(key, minlength=len(kinds) * n * n)
+        cells = np.flatnonzero(households)
+        households, persons = households[cells], np.bincount(key, weights=persons)[cells]
+    else:
+        cells, inverse = np.unique(key, return_inverse=True)
+        households, persons = np.bincount(inverse), np.bincount(inverse, weights=persons)
+    kind, rest = np.divmod(cells, n * n)
+    origin, dest = np.divmod(rest, n)
+    k = m.scale
+    return pl.DataFrame({
+        "replication": np.full(cells.size, m.replication, dtype=np.int64),
+        "year": np.full(cells.size, m.year, dtype=np.int64),
+        "origin": pl.Series(names[origin], dtype=pl.String),
+        "destination": pl.Series(names[dest], dtype=pl.String),
+        "kind": pl.Series(np.array(kinds, dtype=object)[kind], dtype=pl.String),
+        "households": households.astype(np.float64) * k,
+        "persons": persons * k,
+    })
 
 
 def snapshot(m: SettlementModel) -> pl.DataFrame:
