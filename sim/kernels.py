@@ -103,24 +103,44 @@ def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> n
     return out
 
 
-# Row arrays r[0..21], in the order :func:`pack` builds them: place, home, origin, kin_place,
-# workers, skill, placement, land, dividend, kids, native, size, birth_year, head_age,
-# insurance_years, years_in_town, owned_town, tenant, stable_job, job_years, eligible, lost.
+# Household arrays r[0..22], full length, in the order :func:`pack` lists them: place, hukou,
+# origin, kin, workers, skill, placement, land_mu, land_exited, dividend, collective_exited,
+# kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
+# owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
+# and ``lost`` (rights lost by settling) are per row.
+PUBLIC_RENTAL_TENURE = 2  # sim.households.PUBLIC_RENTAL
 
 
 @njit(cache=True, error_model="numpy")
-def _row(k, r, s):
-    """The town-independent quantities of row k that :func:`_core` needs (computed once per row)."""
+def _row(h, lost, r, s):
+    """The town-independent quantities of household h that :func:`_core` needs (computed once
+    per row)."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
      local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
-    ld = r[7][k]
-    dv = r[8][k]
+    ld = _land(h, r)
+    dv = _dividend(h, r)
     subsidy = ld * agri_pm
     land_rent = ld * rent_pm * rural * land_rental
-    return (r[0][k], float(r[4][k]) * (1.0 + skill_premium * r[5][k]), r[6][k],
+    nat = r[12][h]
+    return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
             land_rent + dv + subsidy, land_rent * land_kept + dv * coll_kept, subsidy * land_kept,
-            r[11][k], r[10][k], r[15][k], r[16][k], r[17][k],
-            (r[18][k], r[19][k]), float(r[9][k]), (b_lb if r[10][k] else 0.0), r[21][k])
+            _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL_TENURE,
+            (r[21][h], r[22][h]), float(r[11][h]), (b_lb if nat else 0.0), lost)
+
+
+@njit(cache=True, inline="always")
+def _land(h, r):
+    return 0.0 if r[8][h] else float(r[7][h])
+
+
+@njit(cache=True, inline="always")
+def _dividend(h, r):
+    return 0.0 if r[10][h] else float(r[9][h])
+
+
+@njit(cache=True, inline="always")
+def _size(h, r):
+    return float(max(r[4][h] + r[13][h] + r[14][h] + r[11][h], 1))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -172,7 +192,7 @@ def _core(j, h, t, s, settle):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
+def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_noise):
     """For each row: the utilities of all alternatives (as :func:`sim.decision.utilities`),
     plus counter-based Gumbel noise when ``draw_noise``; writes the best alternative and the
     best alternative without settling (for when the quota runs out)."""
@@ -185,27 +205,28 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
     T = c_town.size
     A = 1 + 2 * T
     for k in prange(rows.size):
-        base = np.uint64(rows[k]) * np.uint64(A)
-        pl = r[0][k]
-        hm = r[1][k]
-        nat = r[10][k]
+        hh = rows[k]
+        base = np.uint64(hh) * np.uint64(A)
+        pl = r[0][hh]
+        org = r[2][hh]
+        hm = r[1][hh] if r[1][hh] >= 0 else org
+        nat = r[12][hh]
         in_town = pl < T
-        insy = float(r[14][k])
-        gen = b_newgen * (1.0 if r[12][k] >= 1980 else 0.0) - b_age * max(float(r[13][k]) - 45.0, 0.0)
+        insy = float(r[17][hh])
+        gen = b_newgen * (1.0 if r[15][hh] >= 1980 else 0.0) - b_age * max(float(r[16][hh]) - 45.0, 0.0)
         here_portable = in_town and portable[min(pl, T - 1)]
-        h = _row(k, r, s_core)
-        org = r[2][k]
-        kin_pl = r[3][k]
-        elig = r[20][k]
+        h = _row(hh, lost[k], r, s_core)
+        kin_pl = r[0][r[3][hh]] if r[3][hh] >= 0 else -1
+        elig = eligible[k]
         best = -np.inf
         best_a = 0
         fb = -np.inf
         fb_a = 0
         if nat:  # alternative 0: home
-            ld = r[7][k]
-            farm = ld * farm_pm * rural + float(r[4][k]) * local_nf * rural
-            inc0 = max(farm + ld * agri_pm + r[8][k], 1000.0)
-            v0 = b_inc * math.log(inc0 / r[11][k])
+            ld = _land(hh, r)
+            farm = ld * farm_pm * rural + float(r[4][hh]) * local_nf * rural
+            inc0 = max(farm + ld * agri_pm + _dividend(hh, r), 1000.0)
+            v0 = b_inc * math.log(inc0 / _size(hh, r))
             if hm != pl:
                 v0 -= b_move
                 if in_town:
@@ -244,48 +265,39 @@ def choose(key, rows, r, t, g, s, want_out, fallback_out, draw_noise):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def intention(rows, r, t, g, s, out):
+def intention(rows, r, lost, t, g, s, out):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
     urban = g[2]
     s_core = s[:17]
     for k in prange(rows.size):
-        j = r[0][k]
-        vr, vs = _core(j, _row(k, r, s_core), t, s_core, True)
-        if r[1][k] == j or not urban[j]:
+        h = rows[k]
+        j = r[0][h]
+        vr, vs = _core(j, _row(h, lost[k], r, s_core), t, s_core, True)
+        home = r[1][h] if r[1][h] >= 0 else r[2][h]
+        if home == j or not urban[j]:
             diff = -50.0  # an alternative is unavailable: as the specification does
         else:
             diff = vs - vr
         out[k] = 1.0 / (1.0 + math.exp(-diff))
 
 
-def pack(hh, rows, ctx, eligible):
-    """Gather the kernels' inputs from the household arrays and a Context: per-row arrays,
-    per-town arrays, global arrays and scalars."""
+def pack(hh, rows, ctx):
+    """The kernels' inputs from the household arrays and a Context: household arrays (not
+    copied), the rights each row would lose by settling, per-town arrays, global arrays and
+    scalars."""
     from sim.decision import rights_lost_on_settling
-    from sim.households import PUBLIC_RENTAL
 
     lv, beh, eco, ts, places = ctx.levers, ctx.behaviour, ctx.economy, ctx.towns, ctx.places
     T = places.n_towns
-    kin = hh.kin[rows]
-    kin_place = np.where(kin >= 0, hh.place[np.maximum(kin, 0)], -1).astype(np.int64)
     bonus = {"central_city": beh.tier_bonus_central_city, "sub_center": beh.tier_bonus_sub_center,
              "small_town": beh.tier_bonus_small_town, "rural_community": beh.tier_bonus_rural_community}
     c_town = np.array([beh.asc_town + bonus[places.tier_name(j)] for j in range(T)])
-    r = (
-        hh.place[rows].astype(np.int64), hh.home(rows).astype(np.int64), hh.origin[rows].astype(np.int64),
-        kin_place, hh.workers[rows].astype(np.int64), hh.skill[rows].astype(np.float64),
-        hh.placement[rows].astype(np.int64),
-        np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows]).astype(np.float64),
-        np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows]).astype(np.float64),
-        hh.kids_school[rows].astype(np.int64), hh.native[rows],
-        np.maximum(hh.size(rows), 1).astype(np.float64), hh.birth_year[rows].astype(np.int64),
-        hh.head_age[rows].astype(np.int64), hh.insurance_years[rows].astype(np.int64),
-        hh.years_in_town[rows].astype(np.int64), hh.owned_town[rows].astype(np.int64),
-        hh.tenure[rows] == PUBLIC_RENTAL, hh.stable_job[rows], hh.job_years[rows].astype(np.int64),
-        np.ascontiguousarray(eligible, dtype=np.bool_),
-        rights_lost_on_settling(hh, rows, ctx).astype(np.float64),
-    )
+    r = (hh.place, hh.hukou, hh.origin, hh.kin, hh.workers, hh.skill, hh.placement, hh.land_mu,
+         hh.land_exited, hh.dividend, hh.collective_exited, hh.kids_school, hh.native, hh.elders,
+         hh.kids_pre, hh.birth_year, hh.head_age, hh.insurance_years, hh.years_in_town,
+         hh.owned_town, hh.tenure, hh.stable_job, hh.job_years)
+    lost = rights_lost_on_settling(hh, rows, ctx).astype(np.float64)
     col, is_ = lv.col, lv.is_
     t = np.stack([np.asarray(c, dtype=np.float64) for c in (
         ts.wage.astype(np.float64), ts.employment_rate.astype(np.float64), ts.rent.astype(np.float64),
@@ -309,22 +321,23 @@ def pack(hh, rows, ctx, eligible):
          beh.beta_distance, beh.beta_network, beh.beta_kin, beh.beta_new_generation, beh.beta_age,
          beh.beta_move, beh.beta_insurance_loss)
     s = tuple(float(x) for x in s)
-    return r, t, g, s
+    return r, lost, t, g, s
 
 
 def choose_rows(hh, rows: np.ndarray, ctx, eligible: np.ndarray, key: np.uint64,
                 draw_noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Best alternative and best non-settle alternative of each row (compiled)."""
-    r, t, g, s = pack(hh, rows, ctx, eligible)
+    r, lost, t, g, s = pack(hh, rows, ctx)
     want = np.empty(rows.size, dtype=np.int16)
     fallback = np.empty(rows.size, dtype=np.int16)
-    choose(key, rows.astype(np.int64), r, t, g, s, want, fallback, draw_noise)
+    choose(key, rows.astype(np.int64), r, np.ascontiguousarray(eligible, dtype=np.bool_), lost, t, g, s,
+           want, fallback, draw_noise)
     return want, fallback
 
 
 def intention_rows(hh, rows: np.ndarray, ctx) -> np.ndarray:
     """Settlement intention of each row (compiled); see :func:`sim.decision.settlement_intention`."""
-    r, t, g, s = pack(hh, rows, ctx, np.ones(rows.size, dtype=bool))
+    r, lost, t, g, s = pack(hh, rows, ctx)
     out = np.empty(rows.size, dtype=np.float64)
-    intention(rows.astype(np.int64), r, t, g, s, out)
+    intention(rows.astype(np.int64), r, lost, t, g, s, out)
     return out
