@@ -138,7 +138,7 @@ class HouseholdAgent(mesa.Agent):
         return 0
 
     def in_group(self, group: str) -> bool:
-        """sim.eligibility.memberships."""
+        """sim.eligibility._membership."""
         if group == "students":
             return self.graduate
         if group == "soldiers":

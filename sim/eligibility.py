@@ -17,6 +17,10 @@ from sim.levers import Levers
 @njit(cache=True, inline="always")
 def _membership(h, place, years_in_town, kids_with, kids_school, elders, native, graduate, veteran,
                 birth_year, long_years, n_towns):
+    """The priority groups the documents name that household h belongs to, one bit each in the
+    order of ``GROUPS``: students (student route), soldiers (veterans), residents of
+    ``long_years`` or more in town, whole-family migrants (school-age children with them and no
+    elders left at home), and the new generation (born 1980 or later)."""
     in_town = place[h] < n_towns
     return (graduate[h] * 1  # students
             + veteran[h] * 2  # soldiers
@@ -26,22 +30,27 @@ def _membership(h, place, years_in_town, kids_with, kids_school, elders, native,
 
 
 @njit(cache=True, parallel=True)
-def _memberships(rows, place, years_in_town, kids_with, kids_school, elders, native, graduate,
-                 veteran, birth_year, long_years, n_towns, out):
+def _ranks(rows, order_bits, place, years_in_town, kids_with, kids_school, elders, native, graduate,
+           veteran, birth_year, long_years, n_towns, out):
     for i in prange(rows.size):
-        out[i] = _membership(rows[i], place, years_in_town, kids_with, kids_school, elders, native,
+        member = _membership(rows[i], place, years_in_town, kids_with, kids_school, elders, native,
                              graduate, veteran, birth_year, long_years, n_towns)
+        rank = order_bits.size
+        for r in range(order_bits.size):
+            if (member >> order_bits[r]) & 1:
+                rank = r
+                break
+        out[i] = rank
 
 
-def memberships(hh: Households, rows: np.ndarray, long_years: int, n_towns: int) -> np.ndarray:
-    """The priority groups the documents name, one bit each in the order of ``GROUPS``:
-    students (student route), soldiers (veterans), residents of ``long_years`` or more in town,
-    whole-family migrants (school-age children with them and no elders left at home), and the
-    new generation (born 1980 or later). uint8 per row."""
-    out = np.empty(rows.size, dtype=np.uint8)
-    _memberships(np.asarray(rows, dtype=np.int64), hh.place, hh.years_in_town, hh.kids_with,
-                 hh.kids_school, hh.elders, hh.native, hh.graduate, hh.veteran, hh.birth_year,
-                 long_years, n_towns, out)
+def priority_ranks(hh: Households, rows: np.ndarray, order: tuple[str, ...] | list[str],
+                   long_years: int, n_towns: int) -> np.ndarray:
+    """Rank of each row in a priority ``order`` of groups: the first group listed that it belongs
+    to (0 = first), ``len(order)`` if none. int16 per row."""
+    out = np.empty(rows.size, dtype=np.int16)
+    _ranks(np.asarray(rows, dtype=np.int64), np.array([GROUPS.index(g) for g in order], dtype=np.int64),
+           hh.place, hh.years_in_town, hh.kids_with, hh.kids_school, hh.elders, hh.native,
+           hh.graduate, hh.veteran, hh.birth_year, long_years, n_towns, out)
     return out
 
 

@@ -83,10 +83,22 @@ def uniform(key, h, n_slots, slot):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def normal(key, h, n_slots, slot):
-    """A standard normal from the uniforms in ``slot`` and ``slot + 1`` (Box-Muller)."""
-    u1 = uniform(key, h, n_slots, slot)
-    u2 = uniform(key, h, n_slots, slot + 1)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    """A standard normal: the inverse normal CDF of the uniform in ``slot`` (Acklam's rational
+    approximation, relative error below 1.2e-9; no logarithm except in the 5% of tails)."""
+    p = uniform(key, h, n_slots, slot)
+    if p < 0.02425 or p > 0.97575:
+        q = math.sqrt(-2.0 * math.log(min(p, 1.0 - p)))
+        x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
+                - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
+             / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
+                 + 3.754408661907416e+00) * q + 1.0))
+        return x if p < 0.5 else -x
+    q = p - 0.5
+    r = q * q
+    return ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
+               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
+            / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
+                 + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import decision, kernels
-from sim.config import GROUPS
-from sim.eligibility import eligible, memberships
+from sim.eligibility import eligible, priority_ranks
 from sim.kernels import njit, normal, prange, slot_uniform, uniform
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 from sim.outputs import group_bits
@@ -48,12 +47,7 @@ MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returne
 def priority_rank(m: SettlementModel, rows: np.ndarray) -> np.ndarray:
     """Rank of each household in the policy's priority order (0 = first group listed; households
     in no listed group come last). Used by every rationing: quota, seats, units, jobs."""
-    order = m.levers.priority.order
-    member = memberships(m.hh, rows, m.levers.priority.long_resident_years, m.T)
-    rank = np.full(rows.size, len(order), dtype=np.int16)
-    for i, group in enumerate(reversed(order)):
-        rank[(member >> GROUPS.index(group)) & 1 == 1] = len(order) - 1 - i
-    return rank
+    return priority_ranks(m.hh, rows, m.levers.priority.order, m.levers.priority.long_resident_years, m.T)
 
 
 def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.ndarray,
@@ -109,8 +103,8 @@ def per_town_capacity(count: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-LABOUR_SLOTS = 7  # per household: employment, job loss, job gain, placement and training
-# tiebreaks, two for the wage noise
+LABOUR_SLOTS = 6  # per household: employment, job loss, job gain, placement and training
+# tiebreaks, wage noise
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -364,47 +358,59 @@ def choice(m: SettlementModel) -> None:
     buy_homes(m, choice_key)
 
 
-def purchase_cost(m: SettlementModel, rows: np.ndarray, will_have_hukou: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Up-front cost of buying a home in the household's town, and the public support in it:
-    down payment (lower with the housing provident fund), deed tax and fees less the policy's
-    subsidy, deed-tax subsidy and fee relief (support may be for hukou holders only)."""
-    hh, eco, lv = m.hh, m.economy, m.levers
-    town = hh.place[rows]
-    value = m.price[town] * eco.home_floor_area_m2
-    fund = (lv.col("housing", "provident_fund_migrants")[town] | will_have_hukou) & hh.stable_job[rows]
-    down = value * np.where(fund, eco.provident_down_payment_share, eco.down_payment_share)
-    deed = value * eco.deed_tax_rate
-    fees = value * eco.transaction_fee_rate
-    entitled = ~lv.col("housing", "purchase_support_requires_hukou")[town] | will_have_hukou
-    support = entitled * (lv.col("housing", "purchase_subsidy_yuan")[town]
-                          + deed * lv.col("housing", "deed_tax_subsidy_share")[town]
-                          + fees * lv.col("housing", "purchase_fee_relief_share")[town])
-    gross = down + deed + fees
-    support = np.minimum(support, gross)
-    return gross - support, support
+@njit(cache=True, parallel=True, error_model="numpy")
+def _buy_homes(key, T, want, place, hukou, hukou_urban, owned_town, stable_job, savings, tenure,
+               price, levers, e, purchase_rate, support_out):
+    """Per household: a town dweller staying in its town who owns no home buys one with
+    probability ``purchase_rate`` when its savings cover the up-front cost: the down payment
+    (lower with the housing provident fund), deed tax and fees, less the policy's subsidy,
+    deed-tax subsidy and fee relief (support may be for hukou holders only). Writes the support
+    received (-1 if no purchase)."""
+    area, down_share, provident_share, deed_rate, fee_rate = e
+    for h in prange(place.size):
+        support_out[h] = -1.0
+        pl = place[h]
+        w = want[h]
+        if not (pl < T and (hukou_urban[h] or pl != hukou[h])) or owned_town[h] >= 0:
+            continue
+        if not (w < 0 or w == 1 + pl or w == 1 + T + pl):
+            continue
+        fund_migrants, requires_hukou, subsidy, deed_subsidy, fee_relief = levers[pl]
+        # support reserved for hukou holders goes to those who hold hukou here now (a household
+        # asking to settle this year may still be refused by the quota)
+        hukou_here = hukou_urban[h] and hukou[h] == pl
+        value = price[pl] * area
+        fund = (fund_migrants > 0 or hukou_here) and stable_job[h]
+        down = value * (provident_share if fund else down_share)
+        deed = value * deed_rate
+        fees = value * fee_rate
+        support = subsidy + deed * deed_subsidy + fees * fee_relief if (requires_hukou == 0 or hukou_here) else 0.0
+        gross = down + deed + fees
+        support = min(support, gross)
+        cost = gross - support
+        if savings[h] >= cost and uniform(key, h, CHOICE_SLOTS, 1) < purchase_rate:
+            savings[h] -= cost
+            owned_town[h] = pl
+            tenure[h] = OWNED
+            support_out[h] = support
 
 
 def buy_homes(m: SettlementModel, key: np.uint64) -> None:
-    """Town residents staying in their town who own no home buy a first home with
-    probability ``purchase_rate`` when their savings cover the up-front cost."""
-    hh, T = m.hh, m.T
-    place = hh.place
-    stays = hh.town_dweller(T) & ((m.want < 0) | (m.want == 1 + place) | (m.want == 1 + T + place))
-    rows = np.flatnonzero(stays & (hh.owned_town != place) & (hh.owned_town < 0))
-    if rows.size == 0:
-        return
-    # support reserved for hukou holders goes to those who hold hukou here now (a household
-    # asking to settle this year may still be refused by the quota)
-    hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == place[rows])
-    cost, support = purchase_cost(m, rows, hukou_here)
-    buy = (hh.savings[rows] >= cost) & \
-        (slot_uniform(key, rows, CHOICE_SLOTS, 1) < m.behaviour.purchase_rate)
-    b = rows[buy]
-    hh.savings[b] -= cost[buy]
-    hh.owned_town[b] = place[b]
-    hh.tenure[b] = OWNED
-    m.year_counts["homes_bought"] = buy.sum() * m.scale
-    m.year_counts["purchase_support_yuan"] = float(support[buy].sum()) * m.scale
+    """Town residents staying in their town who own no home buy a first home (see
+    :func:`_buy_homes`)."""
+    hh, eco, lv = m.hh, m.economy, m.levers
+    levers = np.column_stack([lv.col("housing", name).astype(np.float64) for name in (
+        "provident_fund_migrants", "purchase_support_requires_hukou", "purchase_subsidy_yuan",
+        "deed_tax_subsidy_share", "purchase_fee_relief_share")])
+    e = (eco.home_floor_area_m2, eco.down_payment_share, eco.provident_down_payment_share,
+         eco.deed_tax_rate, eco.transaction_fee_rate)
+    support = np.empty(hh.n)
+    _buy_homes(key, m.T, m.want, hh.place, hh.hukou, hh.hukou_urban, hh.owned_town, hh.stable_job,
+               hh.savings, hh.tenure, m.price.astype(np.float64), levers, tuple(float(x) for x in e),
+               float(m.behaviour.purchase_rate), support)
+    bought = support[support >= 0]
+    m.year_counts["homes_bought"] = bought.size * m.scale
+    m.year_counts["purchase_support_yuan"] = float(bought.sum()) * m.scale
 
 
 # ---------------------------------------------------------------------------------------------

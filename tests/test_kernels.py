@@ -63,3 +63,20 @@ def test_both_engines_give_identical_outputs(mix, base, region, behaviour):
     b = frames(SettlementModel(pol, region, behaviour, seed=5, engine="numpy").run())
     for name in ("metrics", "groups", "towns", "flows"):
         assert_frame_equal(a[name], b[name], check_exact=False, rel_tol=1e-9)
+
+
+def test_counter_normal_is_the_inverse_normal_cdf_of_the_counter_uniform():
+    from scipy.stats import kstest, norm
+
+    key = kernels.stream_key(2, 0, 1, 2021)
+
+    @kernels.njit
+    def draw(n, out):
+        for h in range(n):
+            out[h] = kernels.normal(key, h, 6, 5)
+
+    z = np.empty(200_000)
+    draw(z.size, z)
+    u = kernels.counter_uniform(key, np.arange(z.size), 6)[:, 5]
+    assert np.abs(z - norm.ppf(u)).max() < 1e-8  # tails included
+    assert kstest(z, "norm").pvalue > 1e-3
