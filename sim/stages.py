@@ -566,24 +566,77 @@ def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
     m.year_counts["reserved_jobs_filled"] = got.size * m.scale
 
 
+@njit(cache=True, parallel=True)
+def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town, stable_job,
+                       job_years, open_to_residents, min_job_years, natives_only, tenants, out):
+    """Per town dweller: a public-rental tenant (counted per town, in chunks), or an applicant
+    who may apply in its town (:func:`sim.decision.public_rental_eligible`): not owning a home
+    there, and holding hukou there or, where units are open to residents, with enough years of
+    stable work (natives only where so restricted)."""
+    n = place.size
+    step = (n + tenants.shape[0] - 1) // tenants.shape[0]
+    for c in prange(tenants.shape[0]):
+        for h in range(c * step, min(n, (c + 1) * step)):
+            j = place[h]
+            out[h] = False
+            if not (j < T and (hukou_urban[h] or j != hukou[h])):
+                continue
+            if tenure[h] == PUBLIC_RENTAL:
+                tenants[c, j] += 1
+            elif owned_town[h] != j:
+                resident_ok = (open_to_residents[j] and stable_job[h] and job_years[h] >= min_job_years[j]
+                               and (native[h] or not natives_only[j]))
+                out[h] = resident_ok or (hukou_urban[h] and hukou[h] == j)
+
+
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
     """Free public rental units go to eligible applicants in priority order; the rest queue."""
-    hh, T = m.hh, m.T
-    in_town = hh.town_dweller(T)
-    tenants = in_town & (hh.tenure == PUBLIC_RENTAL)
-    used = np.bincount(hh.place[tenants], minlength=T) * m.scale
-    free = np.maximum(m.rental_units - used, 0.0)
-    cand = np.flatnonzero(in_town & ~tenants & (hh.owned_town != hh.place))
-    hukou_here = hh.hukou_urban[cand] & (hh.hukou[cand] == hh.place[cand])
-    elig = decision.public_rental_eligible(hh, cand, m.context(), hukou_here, here_only=True)
-    cand = cand[elig]
-    ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 2),
+    hh, T, lv = m.hh, m.T, m.levers
+    tenants = np.zeros((4 * kernels.get_num_threads(), T))
+    applicant = np.empty(hh.n, dtype=np.bool_)
+    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
+                       hh.stable_job, hh.job_years, lv.is_("housing", "public_rental_open_to", "residents"),
+                       lv.col("housing", "public_rental_min_job_years").astype(np.float64),
+                       lv.col("housing", "public_rental_natives_only"), tenants, applicant)
+    free = np.maximum(m.rental_units - tenants.sum(axis=0) * m.scale, 0.0)
+    cand = np.flatnonzero(applicant)
+    town = hh.place[cand]
+    ok = ration(town, priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 2),
                 np.full(cand.size, m.scale), free)
     hh.tenure[cand[ok]] = PUBLIC_RENTAL
-    m.rental_queue = np.bincount(hh.place[cand[~ok]], minlength=T) * m.scale
-    applicants = np.bincount(hh.place[cand], minlength=T) * m.scale
-    m.rental_access = np.where(applicants > 0, np.bincount(hh.place[cand[ok]], minlength=T) * m.scale
+    m.rental_queue = np.bincount(town[~ok], minlength=T) * m.scale
+    applicants = np.bincount(town, minlength=T) * m.scale
+    m.rental_access = np.where(applicants > 0, np.bincount(town[ok], minlength=T) * m.scale
                                / np.maximum(applicants, 1e-9), 1.0)
+
+
+SEAT_HUKOU, SEAT_INCUMBENT, SEAT_NEWCOMER, SEAT_NOT_ADMITTED = 0, 1, 2, -1
+
+
+@njit(cache=True, parallel=True)
+def _pupils(T, place, hukou, hukou_urban, kids_school, out):
+    for h in prange(place.size):
+        pl = place[h]
+        out[h] = pl < T and (hukou_urban[h] or pl != hukou[h]) and kids_school[h] > 0
+
+
+@njit(cache=True, parallel=True)
+def _seat_classes(key, rows, place, hukou, hukou_urban, public_seat, years_in_town, permit_min_years,
+                  permit_basis, admission_share, out):
+    """Per household with school-age children in town: its claim on a public seat. Hukou
+    children (and, where enrolment is based on the residence permit, permit holders' children)
+    first, then children already enrolled, then others admitted under the admission share."""
+    for i in prange(rows.size):
+        h = rows[i]
+        j = place[h]
+        if (hukou_urban[h] and hukou[h] == j) or (permit_basis[j] and years_in_town[h] >= permit_min_years[j]):
+            out[i] = SEAT_HUKOU
+        elif public_seat[h] and years_in_town[h] > 0:
+            out[i] = SEAT_INCUMBENT
+        elif uniform(key, h, CAPACITY_SLOTS, 3) < admission_share[j]:
+            out[i] = SEAT_NEWCOMER
+        else:
+            out[i] = SEAT_NOT_ADMITTED
 
 
 def school_seats(m: SettlementModel, key: np.uint64) -> None:
@@ -592,33 +645,34 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     enrolled, then to non-hukou children admitted under the admission share, in priority order.
     A native migrant's child without a seat is left behind in the village."""
     hh, T, lv = m.hh, m.T, m.levers
-    rows = np.flatnonzero(hh.town_dweller(T) & (hh.kids_school > 0))
-    town = hh.place[rows]
-    hukou = hh.hukou_urban[rows] & (hh.hukou[rows] == town)
-    permit = decision.has_permit(hh, rows, m.context(), here_only=True)
-    permit_basis = lv.is_("schools", "enrolment_basis", "residence_permit")[town]
-    as_hukou = hukou | (permit_basis & permit)
-    incumbent = hh.public_seat[rows] & (hh.years_in_town[rows] > 0)
-    admitted = as_hukou | incumbent | \
-        (slot_uniform(key, rows, CAPACITY_SLOTS, 3) < lv.col("schools", "nonhukou_admission_share")[town])
-    rank = priority_rank(m, rows).astype(np.int32) + 2
-    rank = np.where(as_hukou, 0, np.where(incumbent, 1, rank))
-    kids = hh.kids_school[rows].astype(np.float64) * m.scale
+    pupils = np.empty(hh.n, dtype=np.bool_)
+    _pupils(T, hh.place, hh.hukou, hh.hukou_urban, hh.kids_school, pupils)
+    rows = np.flatnonzero(pupils)
+    claim = np.empty(rows.size, dtype=np.int16)
+    _seat_classes(key, rows, hh.place, hh.hukou, hh.hukou_urban, hh.public_seat, hh.years_in_town,
+                  lv.col("services", "permit_min_years").astype(np.float64),
+                  lv.is_("schools", "enrolment_basis", "residence_permit"),
+                  lv.col("schools", "nonhukou_admission_share").astype(np.float64), claim)
+    admitted = claim != SEAT_NOT_ADMITTED
     want = rows[admitted]
-    ok = ration(town[admitted], rank[admitted], slot_uniform(key, want, CAPACITY_SLOTS, 4),
-                kids[admitted], m.seats)
-    seated = np.zeros(hh.n, dtype=bool)
-    seated[want[ok]] = True
-    hh.public_seat[:] = seated
-    native_migrant = ~hh.hukou_urban & hh.native
-    hh.kids_with[rows] = np.where(seated[rows] | ~native_migrant[rows], hh.kids_school[rows], 0)
-    demand = np.bincount(town[admitted], weights=kids[admitted], minlength=T)
-    m.seats_used = np.bincount(town[admitted][ok], weights=kids[admitted][ok], minlength=T)
+    rank = claim[admitted]
+    newcomer = rank == SEAT_NEWCOMER
+    rank[newcomer] = priority_rank(m, want[newcomer]) + SEAT_NEWCOMER
+    town = hh.place[want]
+    kids = hh.kids_school[want].astype(np.float64) * m.scale
+    ok = ration(town, rank, slot_uniform(key, want, CAPACITY_SLOTS, 4), kids, m.seats)
+    seated = want[ok]
+    hh.public_seat[:] = False
+    hh.public_seat[seated] = True
+    # children without a seat stay in the village (native migrants) or attend a private school
+    native_migrant = ~hh.hukou_urban[rows] & hh.native[rows]
+    hh.kids_with[rows] = np.where(hh.public_seat[rows] | ~native_migrant, hh.kids_school[rows], 0)
+    demand = np.bincount(town, weights=kids, minlength=T)
+    m.seats_used = np.bincount(town[ok], weights=kids[ok], minlength=T)
     m.seat_shortfall = demand - m.seats_used
     m.seat_access = np.where(demand > 0, m.seats_used / np.maximum(demand, 1e-9), 1.0)
-    migrant_kids = ~hukou[admitted][ok]
-    m.migrant_pupils = np.bincount(town[admitted][ok][migrant_kids],
-                                   weights=kids[admitted][ok][migrant_kids], minlength=T)
+    migrant_kids = ok & ~(hh.hukou_urban[want] & (hh.hukou[want] == town))
+    m.migrant_pupils = np.bincount(town[migrant_kids], weights=kids[migrant_kids], minlength=T)
 
 
 # ---------------------------------------------------------------------------------------------

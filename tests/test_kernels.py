@@ -80,3 +80,30 @@ def test_counter_normal_is_the_inverse_normal_cdf_of_the_counter_uniform():
     u = kernels.counter_uniform(key, np.arange(z.size), 6)[:, 5]
     assert np.abs(z - norm.ppf(u)).max() < 1e-8  # tails included
     assert kstest(z, "norm").pvalue > 1e-3
+
+
+def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour):
+    """The compiled applicant pass of the capacity stage applies sim.decision.public_rental_eligible."""
+    from sim.households import PUBLIC_RENTAL
+    from sim.stages import _rental_applicants
+
+    pol = base.with_levers({"housing": {"default": {"public_rental_open_to": "residents",
+                                                    "public_rental_min_job_years": 2,
+                                                    "public_rental_natives_only": True}}})
+    m = SettlementModel(pol, region, behaviour, seed=4)
+    for _ in range(3):
+        m.step()
+    hh, T, lv = m.hh, m.T, m.levers
+    tenants = np.zeros((1, T))
+    got = np.empty(hh.n, dtype=np.bool_)
+    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
+                       hh.stable_job, hh.job_years, lv.is_("housing", "public_rental_open_to", "residents"),
+                       lv.col("housing", "public_rental_min_job_years").astype(np.float64),
+                       lv.col("housing", "public_rental_natives_only"), tenants, got)
+    dweller = hh.town_dweller(T)
+    rows = np.flatnonzero(dweller & (hh.tenure != PUBLIC_RENTAL))
+    hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == hh.place[rows])
+    want = np.zeros(hh.n, dtype=bool)
+    want[rows] = decision.public_rental_eligible(hh, rows, m.context(), hukou_here, here_only=True)
+    assert want.any() and (got == want).all()
+    assert tenants.sum() == (dweller & (hh.tenure == PUBLIC_RENTAL)).sum()
