@@ -75,9 +75,12 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
     served = status[group] == 1
     edge = np.flatnonzero(status[group] == 2)
     room = capacity[:, None] - before  # what is left for each group once those ahead are served
+    key = group[edge].astype(np.int16 if group.size and n_towns * n_ranks < 2**15 else np.int64)
+    edge = edge[np.argsort(key, kind="stable")]  # boundary candidates by group (radix sort)
     edge_group = group[edge]
-    for g in np.flatnonzero(status == 2):
-        members = edge[edge_group == g]
+    bounds = np.searchsorted(edge_group, np.flatnonzero(status == 2), side="left")
+    for g, lo, hi in zip(np.flatnonzero(status == 2), bounds, np.append(bounds[1:], edge.size)):
+        members = edge[lo:hi]
         if members.size == 0:
             continue
         w = weight[members]
