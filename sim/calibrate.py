@@ -388,7 +388,7 @@ def write_docs(out: Path | None = None, morris_dir: Path | None = None) -> Path:
           "settler loses any: the national series cannot identify it, and packages that surrender rights "
           "(the pre-reform counterfactuals) rest on its hand-set value.",
           "- Settlement intention is not a fitted series. The fit raises `asc_hukou` (the pull of hukou) to "
-          "reproduce hukou urbanisation, and with it intention among non-hukou residents, to about 70-76% in "
+          "reproduce hukou urbanisation, and with it intention among non-hukou residents, to about 62-75% in "
           "the Dehong runs, above the roughly 30-60% that migrant surveys report. Rates of actual settlement "
           "are fitted, intention levels are not: survey intention would be a natural third target.",
           "- Group-specific behaviour (new generation, families with children, land holders) and place-specific "

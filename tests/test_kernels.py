@@ -107,3 +107,28 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
     want[rows] = decision.public_rental_eligible(hh, rows, m.context(), hukou_here, here_only=True)
     assert want.any() and (got == want).all()
     assert tenants.sum() == (dweller & (hh.tenure == PUBLIC_RENTAL)).sum()
+
+
+def test_realised_income_follows_the_non_wage_rule_of_the_decision(base, region, behaviour):
+    """The compiled earnings pass pays what sim.decision.non_wage_income specifies (wage noise
+    switched off so the wage part is exact)."""
+    from sim import stages
+
+    mix = base.with_levers({"rights": {"land_rental": True, "land": {"on_settle": "surrendered"}},
+                            "services": {"default": {"agri_subsidies_kept": True}}})
+    beh = behaviour.model_copy(update={"wage_sd": 0.0})
+    m = SettlementModel(mix, region, beh, seed=6)
+    m.step()
+    m.step()
+    m.year += 1
+    m.levers = m.levers_by_year[m.year]
+    savings = m.hh.savings.copy()
+    stages.labour_market(m)
+    hh, T = m.hh, m.T
+    in_town = hh.town_dweller(T)
+    home, away, settled = decision.non_wage_income(hh, slice(None), m.context(), settled_town=hh.place)
+    wage = hh.employed * m.wage[np.where(in_town, hh.place, 0)] * (1.0 + beh.skill_premium * hh.skill)
+    want = np.where(in_town, wage + np.where(hh.hukou_urban, settled, away), home)
+    assert in_town.any() and (~in_town).any() and hh.hukou_urban[in_town].any()
+    assert np.allclose(hh.income, want, rtol=1e-6)
+    assert np.allclose(hh.savings, np.maximum(savings + beh.savings_rate * hh.income, 0), rtol=1e-5, atol=0.05)

@@ -244,7 +244,8 @@ def test_common_random_numbers_shrink_the_variance_of_paired_differences(base, r
     from sim.model import SettlementModel
 
     # A 3,000-yuan rental subsidy for permit holders, final resident urbanisation: measured
-    # ~470x with 20 replications (under two different noise generators). The gain depends on
+    # 100-280x over three seed pairs of 20 replications (and 140-530x under the earlier
+    # generators: within the noise of the estimate). The gain depends on
     # the lever and the outcome: ~3-8x for levers that flip many choices (school admission,
     # hukou urbanisation), hundreds for marginal ones. Variance ratios from few replications
     # are noisy: 20 replications, and a threshold well below the measured value.
