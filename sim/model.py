@@ -85,9 +85,11 @@ class SettlementModel(mesa.Model):
         base year + 10). The region's base-year state is taken as the state in ``start - 1``.
     scale : households per agent (default: the region's ``default_scale``).
     snapshot_years : years at which household state is kept.
-    engine : "numba" (default when numba is installed: the compiled choice kernel of
+    engine : the decision rule: "numba" (default: the compiled choice kernel of
         :mod:`sim.kernels`) or "numpy" (the specification in :mod:`sim.decision`); both give
-        identical results.
+        identical results. The other stages' per-household passes are compiled loops, which run
+        as the plain Python they are written in under ``NUMBA_DISABLE_JIT=1`` (or without numba):
+        identical results, for reading and debugging, far slower.
     """
 
     def __init__(self, policy: str | Path | Policy = "configs/policies/dehong_2011.toml",

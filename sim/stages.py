@@ -222,9 +222,9 @@ def _population(head_age, workers, elders, kids_pre, kids_school):
     young = 0
     old = 0
     for h in prange(head_age.size):
-        pop += workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+        pop += int(workers[h]) + int(elders[h]) + int(kids_pre[h]) + int(kids_school[h])
         young += 1 if head_age[h] + 1 < 45 else 0
-        old += elders[h]
+        old += int(elders[h])
     return pop, young, old
 
 
