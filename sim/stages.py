@@ -254,7 +254,7 @@ def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birt
             kids_pre[h] += 1
         births_out[h] = born
         died = 0
-        for e in range(elders[h]):
+        for e in range(min(elders[h], 8)):  # eight draws: elders beyond eight never die
             if uniform(key, h, DEMOGRAPHY_SLOTS, 3 + e) < p_death:
                 died += 1
         elders[h] -= died
