@@ -287,7 +287,7 @@ class HouseholdAgent(mesa.Agent):
         self.eligible_here = self.start_migrant and self.eligible_in_own_town()
 
     def eligible_in_own_town(self) -> bool:
-        """sim.eligibility._rules for the town where the household lives (natives under the
+        """sim.eligibility._eligible for the town where the household lives (natives under the
         ``hukou`` rules, outsiders under ``hukou_outsiders``)."""
         m = self.model
         town = self.place
