@@ -29,9 +29,9 @@ NO_PLACE = -1
 class Households:
     """Columnar household state. Every array has one entry per household."""
 
-    origin: np.ndarray  # int32 place: origin village (urban natives: their town)
-    place: np.ndarray  # int32 place where the household lives now
-    hukou: np.ndarray  # int32 place where hukou is registered
+    origin: np.ndarray  # place (int16, or int32 in regions of 32,767 places or more): origin village (urban natives: their town)
+    place: np.ndarray  # place where the household lives now (dtype as origin)
+    hukou: np.ndarray  # place where hukou is registered (dtype as origin)
     hukou_urban: np.ndarray  # bool: urban hukou
     native: np.ndarray  # bool: native of the region (not an outsider)
     head_age: np.ndarray  # int16
@@ -51,7 +51,7 @@ class Households:
     stable_job: np.ndarray  # bool: labour contract
     job_years: np.ndarray  # int8 years in a stable job
     tenure: np.ndarray  # int8 DORM / RENTED / PUBLIC_RENTAL / OWNED / VILLAGE_HOME
-    owned_town: np.ndarray  # int32 town where the household owns a home, or -1
+    owned_town: np.ndarray  # town where the household owns a home, or -1 (dtype as origin)
     land_mu: np.ndarray  # float32 contract land held
     homestead_value: np.ndarray  # float32 yuan
     dividend: np.ndarray  # float32 yuan per year from collective shares
@@ -64,7 +64,7 @@ class Households:
     graduate: np.ndarray  # bool: student route (hukou moved at enrolment)
     veteran: np.ndarray  # bool
     tax_paid: np.ndarray  # float32 yuan of business tax paid over the last three years
-    placement: np.ndarray  # int32 town of a job placement offered this year, or -1
+    placement: np.ndarray  # town of a job placement offered this year, or -1 (dtype as origin)
     settled_year: np.ndarray  # int16 year the household took urban hukou here (0 = never)
     public_seat: np.ndarray  # bool: its school-age children hold public school seats in town
 
@@ -124,6 +124,11 @@ class Households:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+
+
+def place_dtype(n_places: int) -> type:
+    """Place numbers are int16 where they fit (halving what the yearly passes read), else int32."""
+    return np.int16 if n_places < np.iinfo(np.int16).max else np.int32
 
 
 # Household composition (assumption): extra workers, school-age and pre-school children and
@@ -328,10 +333,11 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
     tax_paid = np.where(rng.random(n) < eco.entrepreneur_share,
                         rng.gamma(2.0, eco.entrepreneur_tax_yuan / 2.0, n), 0).astype(np.float32)
 
+    pt = place_dtype(places.n_places)
     return Households(
-        origin=origin,
-        place=place.astype(np.int32),
-        hukou=hukou,
+        origin=origin.astype(pt),
+        place=place.astype(pt),
+        hukou=hukou.astype(pt),
         hukou_urban=urban_native.copy(),
         native=native,
         head_age=head_age.astype(np.int16),
@@ -351,7 +357,7 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
         stable_job=stable,
         job_years=np.where(stable, np.minimum(years_in_town, 5), 0).astype(np.int8),
         tenure=tenure,
-        owned_town=owned_town,
+        owned_town=owned_town.astype(pt),
         land_mu=land_mu,
         homestead_value=homestead,
         dividend=dividend,
@@ -364,7 +370,7 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
         graduate=graduate,
         veteran=veteran,
         tax_paid=tax_paid,
-        placement=np.full(n, NO_PLACE, dtype=np.int32),
+        placement=np.full(n, NO_PLACE, dtype=pt),
         settled_year=np.zeros(n, dtype=np.int16),
         public_seat=(urban_native | migrant) & (kids_with > 0),
     )
