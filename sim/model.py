@@ -161,10 +161,6 @@ class SettlementModel(mesa.Model):
 
     # -----------------------------------------------------------------------------------------
 
-    def stream_id(self, name: str) -> int:
-        """The number of random stream ``name`` (see STREAMS)."""
-        return STREAMS[name]
-
     def key(self, name: str) -> np.uint64:
         """The key of the counter-based stream ``name`` this year (:mod:`sim.kernels`): keyed by
         seed, replication, stream and year only, never by policy (common random numbers)."""

@@ -337,9 +337,9 @@ def choice(m: SettlementModel) -> None:
     intention = np.full(hh.n, np.nan, dtype=np.float32)
     # Gumbel noise from a counter-based generator keyed by (seed, replication, year, household,
     # alternative): common random numbers whatever the policy, drawn only for the deciders
-    key = kernels.stream_key(m.seed, m.replication, m.stream_id("choice_noise"), m.year)
+    key = m.key("choice_noise")
     rows = np.flatnonzero(deciders)
-    mig = np.flatnonzero(hh.migrant(T))
+    mig = np.flatnonzero(m.start_migrants)  # nobody has moved since the eligibility stage
     if m.engine == "numba":
         for lo in range(0, rows.size, CHUNK * 8):
             part = rows[lo:lo + CHUNK * 8]
