@@ -1,7 +1,7 @@
 """Performance benchmark (issue 6), run by `make bench`. Not a test: it measures, in one run,
 
 * the full yearly step (all eight stages) in household-steps per second at ~100 thousand and
-  ~1 million households (the Qingdao region and package, scaled);
+  ~1 million households (the Qingdao region and package, scaled), best of ``--repeat`` runs;
 * the ratio to the idiomatic Mesa reference (benchmarks/reference_mesa.py: one Agent per
   household, shuffle_do) at ~100 thousand households, same rules, same run;
 * peak memory per household: (peak resident memory - resident memory after imports) / households;
@@ -72,21 +72,34 @@ def measure(kind: str, scale: float, years: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def best_of(runs: list[dict]) -> dict:
+    """The fastest of several fresh-process measurements (this machine is shared: the others are
+    slowed by whatever else runs), with every run's speed kept in ``all_steps_per_s``."""
+    best = max(runs, key=lambda r: r["steps_per_s"])
+    return {**best, "all_steps_per_s": [r["steps_per_s"] for r in runs]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="skip the Qingdao-size run")
     ap.add_argument("--reference-years", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="fresh-process runs per speed measurement, best kept (default 3)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    rows = {
-        "engine_100k": measure("engine", 31.0, 10),
-        "engine_1m": measure("engine", 3.1, 10),
-        "reference_100k": measure("reference", 31.0, args.reference_years),
-    }
+    runs: dict[str, list[dict]] = {"engine_100k": [], "reference_100k": [], "engine_1m": []}
+    for _ in range(args.repeat):  # interleaved, so a slow spell of the machine hits all three
+        runs["engine_100k"].append(measure("engine", 31.0, 10))
+        runs["reference_100k"].append(measure("reference", 31.0, args.reference_years))
+        runs["engine_1m"].append(measure("engine", 3.1, 10))
+    rows = {k: best_of(v) for k, v in runs.items()}
     if not args.quick:
         rows["qingdao_3m_10y"] = measure("engine", 1.0, 10)
     e100, e1m, ref = rows["engine_100k"], rows["engine_1m"], rows["reference_100k"]
     ratio = e100["steps_per_s"] / ref["steps_per_s"]
+    print(f"speeds are the best of {args.repeat} fresh-process runs; all runs (M/s): "
+          + "; ".join(f"{k} " + ", ".join(f"{v / 1e6:.3g}" for v in rows[k]["all_steps_per_s"])
+                      for k in ("engine_100k", "engine_1m", "reference_100k")))
     print(f"{'measure':44} {'value':>16} {'target':>14}  met")
     def line(name, value, target, ok):
         print(f"{name:44} {value:>16} {target:>14}  {'yes' if ok else 'NO'}")
