@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from sim.households import PUBLIC_RENTAL
+
 try:
     from numba import get_num_threads, njit, prange
 
@@ -101,6 +103,30 @@ def normal(key, h, n_slots, slot):
                  + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
 
 
+def n_chunks() -> int:
+    """Blocks of households a tallying pass splits into: each block accumulates into its own row
+    (no two threads add to the same total), a few per thread to balance the load."""
+    return 4 * get_num_threads()
+
+
+@njit(cache=True, inline="always")
+def chunk(c, n_chunks, n):
+    """The households [lo, hi) of block ``c`` of ``n_chunks``."""
+    step = (n + n_chunks - 1) // n_chunks
+    return c * step, min(n, (c + 1) * step)
+
+
+@njit(cache=True, inline="always")
+def persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
+                 kids_with):
+    """Persons living at household h's place (:meth:`sim.households.Households.persons_at_place`):
+    a native migrant's elders and left-behind children stay at home."""
+    pl = place[h]
+    if pl < T and not hukou_urban[h] and pl != hukou[h] and native[h]:
+        return workers[h] + kids_pre[h] + kids_with[h]
+    return workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _slot_uniforms(key, rows, n_slots, slot, out):
     for i in prange(rows.size):
@@ -120,9 +146,6 @@ def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> n
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
 # owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
 # and ``lost`` (rights lost by settling) are per row.
-PUBLIC_RENTAL_TENURE = 2  # sim.households.PUBLIC_RENTAL
-
-
 @njit(cache=True, error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_core` needs (computed once
@@ -136,7 +159,7 @@ def _row(h, lost, r, s):
     nat = r[12][h]
     return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
             land_rent + dv + subsidy, land_rent * land_kept + dv * coll_kept, subsidy * land_kept,
-            _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL_TENURE,
+            _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
             (r[21][h], r[22][h]), float(r[11][h]), (b_lb if nat else 0.0), lost)
 
 

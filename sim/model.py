@@ -31,7 +31,7 @@ from sim.config import (
 )
 from sim.decision import Context, TownState, settlement_intention
 from sim.households import Households, synthesize
-from sim.kernels import get_num_threads, njit, prange
+from sim.kernels import chunk, n_chunks, njit, prange
 from sim.levers import Levers, resolve
 from sim.outputs import METRIC_NAMES
 from sim.places import Places, build_places
@@ -42,10 +42,9 @@ STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity
 @njit(cache=True, parallel=True)
 def _origin_town_counts(T, origin, place, out):
     """Households by (origin, town where they live), in chunks (one row of ``out`` each)."""
-    n = origin.size
-    step = (n + out.shape[0] - 1) // out.shape[0]
     for c in prange(out.shape[0]):
-        for h in range(c * step, min(n, (c + 1) * step)):
+        lo, hi = chunk(c, out.shape[0], origin.size)
+        for h in range(lo, hi):
             if place[h] < T:
                 out[c, origin[h], place[h]] += 1
 
@@ -210,7 +209,7 @@ class SettlementModel(mesa.Model):
     def update_network(self) -> None:
         """Share of each origin's households living in each town (chain migration)."""
         hh, T, P = self.hh, self.T, self.places.n_places
-        counts = np.zeros((4 * get_num_threads(), P, T))
+        counts = np.zeros((n_chunks(), P, T))
         _origin_town_counts(T, hh.origin, hh.place, counts)
         self.network = counts.sum(axis=0) / np.maximum(self._per_origin, 1)[:, None]
 

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from sim.households import PUBLIC_RENTAL, RENTED
-from sim.kernels import get_num_threads, njit, prange
+from sim.kernels import chunk, n_chunks, njit, persons_here, prange
 
 if TYPE_CHECKING:
     from sim.model import SettlementModel
@@ -74,16 +74,15 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
     residents (each person where they live), urban-hukou persons, left-behind children, non-hukou
     residents, rental subsidy paid; per town residents, hukou holders, public-rental tenants;
     per group the settlement tallies."""
-    n = place.size
-    n_chunks = scal.shape[0]
-    step = (n + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        for h in range(c * step, min(n, (c + 1) * step)):
+    for c in prange(scal.shape[0]):
+        lo, hi = chunk(c, scal.shape[0], place.size)
+        for h in range(lo, hi):
             size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
             pl = place[h]
             in_town = pl < T
             away = in_town and not hukou_urban[h] and pl != hukou[h]  # a migrant
-            at_place = workers[h] + kids_pre[h] + kids_with[h] if (away and native[h]) else size
+            at_place = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
+                                    kids_school, kids_with)
             home = hukou[h] if hukou[h] >= 0 else origin[h]
             scal[c, POP] += size
             scal[c, URBAN_RES] += at_place * urban[pl] + (size - at_place) * urban[home]
@@ -126,10 +125,10 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
 def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The year's tallies (unscaled): scalars, [3, towns] and [groups, 7] (see :func:`_tally`)."""
     hh, T, lv = m.hh, m.T, m.levers
-    n_chunks = 4 * get_num_threads()
-    scal = np.zeros((n_chunks, 6))
-    towns = np.zeros((n_chunks, 3, T))
-    grp = np.zeros((n_chunks, len(GROUPS), 7))
+    chunks = n_chunks()
+    scal = np.zeros((chunks, 6))
+    towns = np.zeros((chunks, 3, T))
+    grp = np.zeros((chunks, len(GROUPS), 7))
     settled = np.zeros(hh.n, dtype=np.bool_)
     settled[m.settled_now] = True
     _tally(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.origin, hh.workers, hh.elders,

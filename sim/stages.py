@@ -25,8 +25,8 @@ import numpy as np
 
 from sim import decision, kernels
 from sim.eligibility import eligible, priority_ranks
-from sim.kernels import njit, normal, prange, slot_uniform, uniform
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
+from sim.kernels import chunk, n_chunks, njit, normal, persons_here, prange, slot_uniform, uniform
 from sim.outputs import group_bits
 from sim.places import RURAL_COMMUNITY
 
@@ -459,16 +459,6 @@ def capacity(m: SettlementModel) -> None:
 NO_FLOW, FLOW_RETURNED, FLOW_MIGRATED, FLOW_MOVED, FLOW_SETTLED = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, inline="always")
-def _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
-                  kids_with):
-    """Persons living at the household's place (:meth:`Households.persons_at_place`)."""
-    pl = place[h]
-    if pl < T and not hukou_urban[h] and pl != hukou[h] and native[h]:
-        return workers[h] + kids_pre[h] + kids_with[h]
-    return workers[h] + elders[h] + kids_pre[h] + kids_school[h]
-
-
 @njit(cache=True, parallel=True)
 def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
           kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, stable_job,
@@ -488,7 +478,7 @@ def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, wo
         dest = home if w == 0 else (w - 1 - T if w > T else w - 1)
         settling = w > T
         moving = dest != pl
-        before = _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
+        before = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
                                kids_school, kids_with)
         flow_origin[h] = pl
         if settling:
@@ -522,7 +512,7 @@ def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, wo
         if kind[h] == FLOW_RETURNED:
             persons[h] = before
         else:
-            persons[h] = _persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
+            persons[h] = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
                                        kids_pre, kids_school, kids_with)
 
 
@@ -576,10 +566,9 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
     who may apply in its town (:func:`sim.decision.public_rental_eligible`): not owning a home
     there, and holding hukou there or, where units are open to residents, with enough years of
     stable work (natives only where so restricted)."""
-    n = place.size
-    step = (n + tenants.shape[0] - 1) // tenants.shape[0]
     for c in prange(tenants.shape[0]):
-        for h in range(c * step, min(n, (c + 1) * step)):
+        lo, hi = chunk(c, tenants.shape[0], place.size)
+        for h in range(lo, hi):
             j = place[h]
             out[h] = False
             if not (j < T and (hukou_urban[h] or j != hukou[h])):
@@ -595,7 +584,7 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
     """Free public rental units go to eligible applicants in priority order; the rest queue."""
     hh, T, lv = m.hh, m.T, m.levers
-    tenants = np.zeros((4 * kernels.get_num_threads(), T))
+    tenants = np.zeros((n_chunks(), T))
     applicant = np.empty(hh.n, dtype=np.bool_)
     _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
                        hh.stable_job, hh.job_years, lv.is_("housing", "public_rental_open_to", "residents"),
@@ -773,19 +762,18 @@ def feedback(m: SettlementModel) -> None:
 @njit(cache=True, parallel=True)
 def _town_residents(T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
                     kids_with, out):
-    n = place.size
-    step = (n + out.shape[0] - 1) // out.shape[0]
     for c in prange(out.shape[0]):
-        for h in range(c * step, min(n, (c + 1) * step)):
+        lo, hi = chunk(c, out.shape[0], place.size)
+        for h in range(lo, hi):
             if place[h] < T:
-                out[c, place[h]] += _persons_here(h, T, place, hukou, hukou_urban, native, workers,
+                out[c, place[h]] += persons_here(h, T, place, hukou, hukou_urban, native, workers,
                                                   elders, kids_pre, kids_school, kids_with)
 
 
 def town_residents(m: SettlementModel) -> np.ndarray:
     """Persons living in each town (unscaled)."""
     hh = m.hh
-    out = np.zeros((4 * kernels.get_num_threads(), m.T))
+    out = np.zeros((n_chunks(), m.T))
     _town_residents(m.T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.workers, hh.elders,
                     hh.kids_pre, hh.kids_school, hh.kids_with, out)
     return out.sum(axis=0)
@@ -795,10 +783,9 @@ def town_residents(m: SettlementModel) -> np.ndarray:
 def _registered(T, hukou, hukou_urban, place, employed, members, away):
     """Per place of registration: rural-hukou households, and those of them employed in a town
     elsewhere (in chunks: one row of the accumulators each)."""
-    n = hukou.size
-    step = (n + members.shape[0] - 1) // members.shape[0]
     for c in prange(members.shape[0]):
-        for h in range(c * step, min(n, (c + 1) * step)):
+        lo, hi = chunk(c, members.shape[0], hukou.size)
+        for h in range(lo, hi):
             j = hukou[h]
             if hukou_urban[h] or j < 0:
                 continue
@@ -825,7 +812,7 @@ def reclassify(m: SettlementModel) -> None:
     community = np.zeros(places.n_places, dtype=bool)  # rural communities are towns (tier)
     community[:T] = places.tier[:T] == RURAL_COMMUNITY
     if lv.in_situ.reclassify and (community & ~places.urban).any():
-        chunks = 4 * kernels.get_num_threads()
+        chunks = n_chunks()
         members = np.zeros((chunks, places.n_places))
         away = np.zeros((chunks, places.n_places))
         _registered(T, hh.hukou, hh.hukou_urban, hh.place, hh.employed, members, away)
