@@ -141,15 +141,48 @@ def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> n
     return out
 
 
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def log(x):
+    """Natural logarithm of a positive normal float, within 1 ulp (fdlibm's ``__ieee754_log``
+    without its special cases). Plain arithmetic rather than a libm call, so that loops over
+    towns that take it are vectorised: the choice kernel takes ~70 logarithms per household."""
+    b = np.float64(x).view(np.uint64)
+    k = np.int64(b >> np.uint64(52)) - 1023
+    m = np.uint64((b & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FF0000000000000)).view(np.float64)
+    big = m > _SQRT2  # m in [1, 2): bring it to [sqrt(2)/2, sqrt(2))
+    f = (0.5 * m if big else m) - 1.0
+    k = float(k + 1 if big else k)
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01
+                                              + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + t1 + t2) + k * _LN2_LO)) - f)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def gumbel(key, ctr):
+    """Standard Gumbel noise from the counter-based uniform at ``ctr``."""
+    return -log(-log(_uniform(key, ctr)))
+
+
 # Household arrays r[0..22], full length, in the order :func:`pack` lists them: place, hukou,
 # origin, kin, workers, skill, placement, land_mu, land_exited, dividend, collective_exited,
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
 # owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
-# and ``lost`` (rights lost by settling) are per row.
+# and ``lost`` (rights lost by settling) are per row. The town table ``t`` is [18, towns]: one
+# lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, error_model="numpy")
 def _row(h, lost, r, s):
-    """The town-independent quantities of household h that :func:`_core` needs (computed once
-    per row)."""
+    """The town-independent quantities of household h that :func:`_resident` and
+    :func:`_settled` need (computed once per row)."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
      local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
     ld = _land(h, r)
@@ -160,7 +193,7 @@ def _row(h, lost, r, s):
     return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
             land_rent + dv + subsidy, land_rent * land_kept + dv * coll_kept, subsidy * land_kept,
             _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
-            (r[21][h], r[22][h]), float(r[11][h]), (b_lb if nat else 0.0), lost)
+            r[21][h], float(r[22][h]), float(r[11][h]), (b_lb if nat else 0.0), lost)
 
 
 @njit(cache=True, inline="always")
@@ -179,55 +212,55 @@ def _size(h, r):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _core(j, h, t, s, settle):
-    """Utility terms of a row (its town-independent part ``h`` from :func:`_row`) at town j that
-    differ between living there as a resident and settled there: income, housing, schooling,
-    services, rights (and the hukou constant). Returns (resident, settled); the settled utility
-    only when ``settle`` (else -inf: a row can settle only in its own town)."""
-    (wage, emp_rate, rent, seat_access, rental_access, permit_min_years, permit_cov, admit,
-     permit_basis, local_exam, agri_kept, sub, sub_hukou, sub_permit, discount, pr_open_res,
-     pr_min_job, pr_natives_only) = t[j]  # this town's row of the [towns, 18] table (see pack)
+def _wage(j, h, t):
+    """Expected wage income of a row (town-independent part ``h``) at town j."""
+    return h[1] * t[0, j] * (1.0 if h[2] == j else t[1, j])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _resident(j, h, t, s):
+    """The terms of a row's utility of living at town j without its hukou that differ from
+    settling there: income, housing, schooling and services (as :mod:`sim.decision`). Written
+    without branches (only selects), so that a loop over towns is vectorised."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
      local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
     (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job, kd, lbn, lost) = h
+     job_ok, job_years, kd, lbn, lost) = h
     here = pl == j
-    p_emp = 1.0 if placement == j else emp_rate
-    wg = w_skill * wage * p_emp
-    inc_r = max(wg + away, 1000.0)
-    permit = (years if here else 0) >= permit_min_years
-    owns = owned_town == j
-    ten = tenant and here
-    res_ok = (pr_open_res > 0.5) and job[0] and (job[1] >= pr_min_job) and (nat or pr_natives_only < 0.5)
-    rent_y = rent * 12.0
-    if owns:
-        cost_r = 0.0
-    else:
-        p_r = 1.0 if ten else (rental_access if res_ok else 0.0)
-        s_r = sub if (sub_permit > 0.5 and permit) else 0.0
-        cost_r = max(rent_y * (1.0 - p_r * discount) - s_r, 0.0)
-    acc_r = (1.0 if (permit_basis > 0.5 and permit) else admit) * seat_access
-    sch_r = kd * (b_school * acc_r - lbn * (1.0 - acc_r) - (0.0 if local_exam > 0.5 else b_exam * acc_r))
-    serv_r = b_serv * permit_cov if permit else 0.0
-    vr = b_inc * math.log(inc_r / sz) - b_house * cost_r / inc_r + sch_r + serv_r
-    if not settle:
-        return vr, -np.inf
-    inc_s = max(wg + settled_kept + (subsidy_kept if agri_kept > 0.5 else 0.0), 1000.0)
-    if owns:
-        cost_s = 0.0
-    else:
-        p_s = 1.0 if ten else rental_access
-        s_s = (sub if sub_hukou > 0.5 else 0.0) + (sub if sub_permit > 0.5 else 0.0)
-        cost_s = max(rent_y * (1.0 - p_s * discount) - s_s, 0.0)
-    acc_s = seat_access
-    sch_s = kd * (b_school * acc_s - lbn * (1.0 - acc_s))
-    vs = (b_inc * math.log(inc_s / sz) - b_house * cost_s / inc_s + sch_s + b_serv
-          - b_rights * math.log1p(lost / inc_s) + asc_hukou)
-    return vr, vs
+    inc = max(_wage(j, h, t) + away, 1000.0)
+    permit = (years if here else 0) >= t[5, j]
+    # public rental open to residents with a stable job held long enough (natives only if so set)
+    res_ok = (t[15, j] > 0.5) & job_ok & (job_years >= t[16, j]) & (nat | (t[17, j] < 0.5))
+    p_rental = 1.0 if (tenant & here) else (t[4, j] if res_ok else 0.0)
+    subsidy = t[11, j] if ((t[13, j] > 0.5) & permit) else 0.0
+    cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
+    access = (1.0 if ((t[8, j] > 0.5) & permit) else t[7, j]) * t[3, j]
+    exam = 0.0 if t[9, j] > 0.5 else b_exam * access
+    school = kd * (b_school * access - lbn * (1.0 - access) - exam)
+    serv = b_serv * t[6, j] if permit else 0.0
+    return b_inc * log(inc / sz) - b_house * cost / inc + school + serv
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _settled(j, h, t, s):
+    """The same terms for settling at town j (with its hukou), plus the rights lost and the
+    hukou constant."""
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
+     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
+     job_ok, job_years, kd, lbn, lost) = h
+    inc = max(_wage(j, h, t) + settled_kept + (subsidy_kept if t[10, j] > 0.5 else 0.0), 1000.0)
+    p_rental = 1.0 if (tenant & (pl == j)) else t[4, j]
+    subsidy = (t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)
+    cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
+    access = t[3, j]
+    school = kd * (b_school * access - lbn * (1.0 - access))
+    return (b_inc * log(inc / sz) - b_house * cost / inc + school + b_serv
+            - b_rights * log(1.0 + lost / inc) + asc_hukou)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_noise):
+def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_noise, nc):
     """For each row: the utilities of all alternatives (as :func:`sim.decision.utilities`),
     plus counter-based Gumbel noise when ``draw_noise``; writes the best alternative and the
     best alternative without settling (for when the quota runs out)."""
@@ -239,82 +272,69 @@ def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_n
               farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept)
     T = c_town.size
     A = 1 + 2 * T
-    for k in prange(rows.size):
-        hh = rows[k]
-        base = np.uint64(hh) * np.uint64(A)
-        pl = r[0][hh]
-        org = r[2][hh]
-        hm = r[1][hh] if r[1][hh] >= 0 else org
-        nat = r[12][hh]
-        in_town = pl < T
-        insy = float(r[17][hh])
-        gen = b_newgen * (1.0 if r[15][hh] >= 1980 else 0.0) - b_age * max(float(r[16][hh]) - 45.0, 0.0)
-        here_portable = in_town and portable[min(pl, T - 1)]
-        h = _row(hh, lost[k], r, s_core)
-        kin_pl = r[0][r[3][hh]] if r[3][hh] >= 0 else -1
-        elig = eligible[k]
-        best = -np.inf
-        best_a = 0
-        fb = -np.inf
-        fb_a = 0
-        if nat:  # alternative 0: home
-            ld = _land(hh, r)
-            farm = ld * farm_pm * rural + float(r[4][hh]) * local_nf * rural
-            inc0 = max(farm + ld * agri_pm + _dividend(hh, r), 1000.0)
-            v0 = b_inc * math.log(inc0 / _size(hh, r))
-            if hm != pl:
-                v0 -= b_move
-                if in_town:
-                    v0 -= b_ins * insy
+    for c in prange(nc):  # blocks of rows, each with its own scratch row of utilities
+        lo, hi = chunk(c, nc, rows.size)
+        v = np.empty(T)  # utilities of living in each town without its hukou
+        for k in range(lo, hi):
+            hh = rows[k]
+            base = np.uint64(hh) * np.uint64(A)
+            pl = r[0][hh]
+            org = r[2][hh]
+            hm = r[1][hh] if r[1][hh] >= 0 else org
+            nat = r[12][hh]
+            in_town = pl < T
+            ins_loss = b_ins * float(r[17][hh]) if in_town else 0.0
+            gen = b_newgen * (1.0 if r[15][hh] >= 1980 else 0.0) - b_age * max(float(r[16][hh]) - 45.0, 0.0)
+            here_portable = in_town and portable[min(pl, T - 1)]
+            h = _row(hh, lost[k], r, s_core)
+            kin_pl = r[0][r[3][hh]] if r[3][hh] >= 0 else -1
+            for j in range(T):  # terms shared by living in town j with or without its hukou
+                move = 0.0 if pl == j else b_move + (0.0 if (here_portable & portable[j]) else ins_loss)
+                v[j] = ((dist_term[hm, j] if nat else 0.0) + b_net * network[org, j]
+                        + (b_kin if kin_pl == j else 0.0) + gen - move + c_town[j])
+            settle = in_town and urban[min(pl, T - 1)] and eligible[k]
+            v_settle = _settled(pl, h, t, s_core) + v[pl] if settle else -np.inf
+            for j in range(T):  # living there without its hukou (unavailable in one's home town)
+                v[j] = _resident(j, h, t, s_core) + v[j] if hm != j else -np.inf
+            best = -np.inf
+            best_a = 0
+            if nat:  # alternative 0: home
+                ld = _land(hh, r)
+                farm = ld * farm_pm * rural + float(r[4][hh]) * local_nf * rural
+                best = b_inc * math.log(max(farm + ld * agri_pm + _dividend(hh, r), 1000.0) / _size(hh, r))
+                if hm != pl:
+                    best -= b_move + ins_loss
             if draw_noise:
-                v0 -= math.log(-math.log(_uniform(key, base)))
-            best, best_a, fb, fb_a = v0, 0, v0, 0
-        for j in range(T):
-            here = pl == j
-            can_settle = here and urban[j] and elig
-            vr, vs = _core(j, h, t, s_core, can_settle)
-            mv = 0.0
-            if not here:
-                mv -= b_move
-                if in_town and not (here_portable and portable[j]):
-                    mv -= b_ins * insy
-            dist = dist_term[hm, j] if nat else 0.0
-            common = (dist + b_net * network[org, j] + (b_kin if kin_pl == j else 0.0)
-                      + gen + mv + c_town[j])
-            if hm != j:
-                v = vr + common
-                if draw_noise:
-                    v -= math.log(-math.log(_uniform(key, base + np.uint64(1 + j))))
-                if v > best:
-                    best, best_a = v, 1 + j
-                if v > fb:
-                    fb, fb_a = v, 1 + j
-            if can_settle:
-                v = vs + common
-                if draw_noise:
-                    v -= math.log(-math.log(_uniform(key, base + np.uint64(1 + T + j))))
-                if v > best:
-                    best, best_a = v, 1 + T + j
-        want_out[k] = best_a
-        fallback_out[k] = fb_a
+                if nat:
+                    best += gumbel(key, base)
+                for j in range(T):
+                    v[j] += gumbel(key, base + np.uint64(1 + j))
+                if settle:
+                    v_settle += gumbel(key, base + np.uint64(1 + T + pl))
+            for j in range(T):
+                if v[j] > best:
+                    best, best_a = v[j], 1 + j
+            fallback_out[k] = best_a
+            want_out[k] = 1 + T + pl if v_settle > best else best_a
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def intention(rows, r, lost, t, g, s, out):
+def intention(rows, r, lost, t, g, s, out, nc):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
     urban = g[2]
     s_core = s[:17]
-    for k in prange(rows.size):
-        h = rows[k]
-        j = r[0][h]
-        vr, vs = _core(j, _row(h, lost[k], r, s_core), t, s_core, True)
-        home = r[1][h] if r[1][h] >= 0 else r[2][h]
-        if home == j or not urban[j]:
-            diff = -50.0  # an alternative is unavailable: as the specification does
-        else:
-            diff = vs - vr
-        out[k] = 1.0 / (1.0 + math.exp(-diff))
+    for c in prange(nc):
+        lo, hi = chunk(c, nc, rows.size)
+        for k in range(lo, hi):  # the utility differences (a loop without branches)
+            h = rows[k]
+            j = r[0][h]
+            hk = _row(h, lost[k], r, s_core)
+            home = r[1][h] if r[1][h] >= 0 else r[2][h]
+            # an alternative is unavailable: -50 as the specification does
+            out[k] = _settled(j, hk, t, s_core) - _resident(j, hk, t, s_core) if (home != j) & urban[j] else -50.0
+        for k in range(lo, hi):
+            out[k] = 1.0 / (1.0 + math.exp(-out[k]))
 
 
 def pack(hh, rows, ctx):
@@ -344,7 +364,7 @@ def pack(hh, rows, ctx):
         is_("housing", "rental_subsidy_to", "permit"), 1.0 - col("housing", "public_rental_rent_share"),
         is_("housing", "public_rental_open_to", "residents"),
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
-    )], axis=1)  # [towns, 18]: one row per town, read as a tuple by _core
+    )])  # [18, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,
@@ -366,7 +386,7 @@ def choose_rows(hh, rows: np.ndarray, ctx, eligible: np.ndarray, key: np.uint64,
     want = np.empty(rows.size, dtype=np.int16)
     fallback = np.empty(rows.size, dtype=np.int16)
     choose(key, rows.astype(np.int64), r, np.ascontiguousarray(eligible, dtype=np.bool_), lost, t, g, s,
-           want, fallback, draw_noise)
+           want, fallback, draw_noise, n_chunks())
     return want, fallback
 
 
@@ -374,5 +394,5 @@ def intention_rows(hh, rows: np.ndarray, ctx) -> np.ndarray:
     """Settlement intention of each row (compiled); see :func:`sim.decision.settlement_intention`."""
     r, lost, t, g, s = pack(hh, rows, ctx)
     out = np.empty(rows.size, dtype=np.float64)
-    intention(rows.astype(np.int64), r, lost, t, g, s, out)
+    intention(rows.astype(np.int64), r, lost, t, g, s, out, n_chunks())
     return out
