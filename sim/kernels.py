@@ -29,8 +29,15 @@ import numpy as np
 from sim.households import PUBLIC_RENTAL
 
 try:
+    import llvmlite.binding as _llvm
     from numba import get_num_threads, njit, prange
 
+    # A per-household pass reads and writes a dozen household arrays. LLVM vectorises such a
+    # loop behind run-time checks that the arrays do not overlap (falling back to the scalar
+    # loop if they do), but by default gives up beyond 128 checks; allowing more makes the
+    # ageing pass ~6x faster, for example. Set once per process, before anything is compiled;
+    # it changes only which loops are vectorised, never what they compute.
+    _llvm.set_option("sim", "-vectorize-memory-check-threshold=1024")
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
@@ -122,9 +129,8 @@ def persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_
     """Persons living at household h's place (:meth:`sim.households.Households.persons_at_place`):
     a native migrant's elders and left-behind children stay at home."""
     pl = place[h]
-    if pl < T and not hukou_urban[h] and pl != hukou[h] and native[h]:
-        return workers[h] + kids_pre[h] + kids_with[h]
-    return workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+    left = (pl < T) & (not hukou_urban[h]) & (pl != hukou[h]) & native[h]
+    return (workers[h] + kids_pre[h] + kids_with[h]) if left else (workers[h] + elders[h] + kids_pre[h] + kids_school[h])
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -235,38 +235,35 @@ def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birt
     """Per household: a year older; years in town and insurance years accrue; children start
     school and leave it to work; a birth; each elder dies with probability ``p_death``; an old
     head hands over to the next generation."""
-    for h in prange(place.size):
+    for h in prange(place.size):  # selects, not branches: the loop is vectorised
         pl = place[h]
-        head_age[h] += 1
+        age = head_age[h] + 1
         years_in_town[h] = min(years_in_town[h] + 1, 100) if pl < T else 0
-        town_dweller = pl < T and (hukou_urban[h] or pl != hukou[h])
-        if town_dweller and stable_job[h] and employed[h] > 0:
-            insurance_years[h] = min(insurance_years[h] + 1, 100)
-        if kids_pre[h] > 0 and uniform(key, h, DEMOGRAPHY_SLOTS, 0) < kids_pre[h] / 6.0:
-            kids_pre[h] -= 1
-            kids_school[h] += 1
-        if kids_school[h] > 0 and uniform(key, h, DEMOGRAPHY_SLOTS, 1) < kids_school[h] / 9.0:
-            kids_school[h] -= 1
-            workers[h] += 1
-        kids_with[h] = min(kids_with[h], kids_school[h])
-        born = head_age[h] < 45 and kids_pre[h] < 3 and uniform(key, h, DEMOGRAPHY_SLOTS, 2) < p_birth
-        if born:
-            kids_pre[h] += 1
+        town_dweller = (pl < T) & (hukou_urban[h] | (pl != hukou[h]))
+        insured = town_dweller & stable_job[h] & (employed[h] > 0)
+        insurance_years[h] = min(insurance_years[h] + 1, 100) if insured else insurance_years[h]
+        pre, school, work = kids_pre[h], kids_school[h], workers[h]
+        start = (pre > 0) & (uniform(key, h, DEMOGRAPHY_SLOTS, 0) < pre / 6.0)
+        pre, school = pre - start, school + start
+        leave = (school > 0) & (uniform(key, h, DEMOGRAPHY_SLOTS, 1) < school / 9.0)
+        school, work = school - leave, work + leave
+        kids_with[h] = min(kids_with[h], school)
+        born = (age < 45) & (pre < 3) & (uniform(key, h, DEMOGRAPHY_SLOTS, 2) < p_birth)
+        pre += born
         births_out[h] = born
+        old = elders[h]
         died = 0
-        for e in range(min(elders[h], 8)):  # eight draws: elders beyond eight never die
-            if uniform(key, h, DEMOGRAPHY_SLOTS, 3 + e) < p_death:
-                died += 1
-        elders[h] -= died
+        for e in range(8):  # eight draws: elders beyond eight never die
+            died += (e < old) & (uniform(key, h, DEMOGRAPHY_SLOTS, 3 + e) < p_death)
         deaths_out[h] = died
-        if head_age[h] >= 70 and workers[h] >= 2:
-            workers[h] -= 1
-            elders[h] += 1
-            head_age[h] -= 30
-            birth_year[h] += 30
-            # collective shares kept only for the holder's life are not inherited (seed 001 §(二十九))
-            if collective_for_life[h]:
-                collective_exited[h] = True
+        hand_over = (age >= 70) & (work >= 2)
+        kids_pre[h], kids_school[h] = pre, school
+        workers[h] = work - hand_over
+        elders[h] = old - died + hand_over
+        head_age[h] = age - 30 * hand_over
+        birth_year[h] += 30 * hand_over
+        # collective shares kept only for the holder's life are not inherited (seed 001 §(二十九))
+        collective_exited[h] |= hand_over & collective_for_life[h]
 
 
 def ageing(m: SettlementModel) -> None:
@@ -317,7 +314,7 @@ def _deciders(key, hukou_urban, placement, review_rate, out):
     """Households without urban hukou that review their situation this year (at the behaviour's
     rate) or hold a job placement."""
     for h in prange(out.size):
-        out[h] = not hukou_urban[h] and (placement[h] >= 0 or uniform(key, h, CHOICE_SLOTS, 0) < review_rate)
+        out[h] = (not hukou_urban[h]) & ((placement[h] >= 0) | (uniform(key, h, CHOICE_SLOTS, 0) < review_rate))
 
 
 def choice(m: SettlementModel) -> None:
@@ -570,15 +567,14 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
         lo, hi = chunk(c, tenants.shape[0], place.size)
         for h in range(lo, hi):
             j = place[h]
-            out[h] = False
-            if not (j < T and (hukou_urban[h] or j != hukou[h])):
-                continue
-            if tenure[h] == PUBLIC_RENTAL:
-                tenants[c, j] += 1
-            elif owned_town[h] != j:
-                resident_ok = (open_to_residents[j] and stable_job[h] and job_years[h] >= min_job_years[j]
-                               and (native[h] or not natives_only[j]))
-                out[h] = resident_ok or (hukou_urban[h] and hukou[h] == j)
+            t = min(j, T - 1)
+            dweller = (j < T) & (hukou_urban[h] | (j != hukou[h]))
+            tenant = dweller & (tenure[h] == PUBLIC_RENTAL)
+            tenants[c, t] += tenant
+            resident_ok = (open_to_residents[t] & stable_job[h] & (job_years[h] >= min_job_years[t])
+                           & (native[h] | (not natives_only[t])))
+            out[h] = (dweller & (not tenant) & (owned_town[h] != j)
+                      & (resident_ok | (hukou_urban[h] & (hukou[h] == j))))
 
 
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
@@ -609,7 +605,7 @@ SEAT_HUKOU, SEAT_INCUMBENT, SEAT_NEWCOMER, SEAT_NOT_ADMITTED = 0, 1, 2, -1
 def _pupils(T, place, hukou, hukou_urban, kids_school, out):
     for h in prange(place.size):
         pl = place[h]
-        out[h] = pl < T and (hukou_urban[h] or pl != hukou[h]) and kids_school[h] > 0
+        out[h] = (pl < T) & (hukou_urban[h] | (pl != hukou[h])) & (kids_school[h] > 0)
 
 
 @njit(cache=True, parallel=True)
@@ -621,14 +617,11 @@ def _seat_classes(key, rows, place, hukou, hukou_urban, public_seat, years_in_to
     for i in prange(rows.size):
         h = rows[i]
         j = place[h]
-        if (hukou_urban[h] and hukou[h] == j) or (permit_basis[j] and years_in_town[h] >= permit_min_years[j]):
-            out[i] = SEAT_HUKOU
-        elif public_seat[h] and years_in_town[h] > 0:
-            out[i] = SEAT_INCUMBENT
-        elif uniform(key, h, CAPACITY_SLOTS, 3) < admission_share[j]:
-            out[i] = SEAT_NEWCOMER
-        else:
-            out[i] = SEAT_NOT_ADMITTED
+        first = (hukou_urban[h] & (hukou[h] == j)) | (permit_basis[j] & (years_in_town[h] >= permit_min_years[j]))
+        incumbent = public_seat[h] & (years_in_town[h] > 0)
+        admitted = uniform(key, h, CAPACITY_SLOTS, 3) < admission_share[j]
+        out[i] = (SEAT_HUKOU if first else SEAT_INCUMBENT if incumbent
+                  else SEAT_NEWCOMER if admitted else SEAT_NOT_ADMITTED)
 
 
 def school_seats(m: SettlementModel, key: np.uint64) -> None:
@@ -765,9 +758,9 @@ def _town_residents(T, place, hukou, hukou_urban, native, workers, elders, kids_
     for c in prange(out.shape[0]):
         lo, hi = chunk(c, out.shape[0], place.size)
         for h in range(lo, hi):
-            if place[h] < T:
-                out[c, place[h]] += persons_here(h, T, place, hukou, hukou_urban, native, workers,
-                                                  elders, kids_pre, kids_school, kids_with)
+            n = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
+                             kids_school, kids_with)
+            out[c, min(place[h], T - 1)] += n if place[h] < T else 0
 
 
 def town_residents(m: SettlementModel) -> np.ndarray:
@@ -787,18 +780,16 @@ def _registered(T, hukou, hukou_urban, place, employed, members, away):
         lo, hi = chunk(c, members.shape[0], hukou.size)
         for h in range(lo, hi):
             j = hukou[h]
-            if hukou_urban[h] or j < 0:
-                continue
-            members[c, j] += 1
-            if place[h] != j and place[h] < T and employed[h] > 0:
-                away[c, j] += 1
+            rural = (not hukou_urban[h]) & (j >= 0)
+            members[c, max(j, 0)] += rural
+            away[c, max(j, 0)] += rural & (place[h] != j) & (place[h] < T) & (employed[h] > 0)
 
 
 @njit(cache=True, parallel=True)
 def _at_home_in(flag, hukou, hukou_urban, place, out):
     """Rural-hukou households living where they are registered, in a flagged place."""
     for h in prange(out.size):
-        out[h] = not hukou_urban[h] and place[h] == hukou[h] and flag[place[h]]
+        out[h] = (not hukou_urban[h]) & (place[h] == hukou[h]) & flag[place[h]]
 
 
 def reclassify(m: SettlementModel) -> None:
