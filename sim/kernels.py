@@ -90,63 +90,6 @@ def uniform(key, h, n_slots, slot):
     return _uniform(key, np.uint64(h) * np.uint64(n_slots) + np.uint64(slot))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def normal(key, h, n_slots, slot):
-    """A standard normal: the inverse normal CDF of the uniform in ``slot`` (Acklam's rational
-    approximation, relative error below 1.2e-9; no logarithm except in the 5% of tails)."""
-    p = uniform(key, h, n_slots, slot)
-    if p < 0.02425 or p > 0.97575:
-        q = math.sqrt(-2.0 * math.log(min(p, 1.0 - p)))
-        x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
-                - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
-             / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
-                 + 3.754408661907416e+00) * q + 1.0))
-        return x if p < 0.5 else -x
-    q = p - 0.5
-    r = q * q
-    return ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
-               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
-            / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
-                 + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
-
-
-def n_chunks() -> int:
-    """Blocks of households a tallying pass splits into: each block accumulates into its own row
-    (no two threads add to the same total), a few per thread to balance the load."""
-    return 4 * get_num_threads()
-
-
-@njit(cache=True, inline="always")
-def chunk(c, n_chunks, n):
-    """The households [lo, hi) of block ``c`` of ``n_chunks``."""
-    step = (n + n_chunks - 1) // n_chunks
-    return c * step, min(n, (c + 1) * step)
-
-
-@njit(cache=True, inline="always")
-def persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
-                 kids_with):
-    """Persons living at household h's place (:meth:`sim.households.Households.persons_at_place`):
-    a native migrant's elders and left-behind children stay at home."""
-    pl = place[h]
-    left = (pl < T) & (not hukou_urban[h]) & (pl != hukou[h]) & native[h]
-    return (workers[h] + kids_pre[h] + kids_with[h]) if left else (workers[h] + elders[h] + kids_pre[h] + kids_school[h])
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _slot_uniforms(key, rows, n_slots, slot, out):
-    for i in prange(rows.size):
-        out[i] = uniform(key, rows[i], n_slots, slot)
-
-
-def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> np.ndarray:
-    """The uniforms of ``rows`` in one ``slot`` (float64, one per row)."""
-    out = np.empty(rows.size, dtype=np.float64)
-    if rows.size:
-        _slot_uniforms(key, rows.astype(np.int64), n_slots, slot, out)
-    return out
-
-
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _SQRT2 = 1.4142135623730951
@@ -171,6 +114,110 @@ def log(x):
                                               + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
     hfsq = 0.5 * f * f
     return k * _LN2_HI - ((hfsq - (s * (hfsq + t1 + t2) + k * _LN2_LO)) - f)
+
+@njit(cache=True, inline="always", error_model="numpy")
+def exp(x):
+    """Exponential of x in [-700, 700], within 1 ulp (fdlibm's ``__ieee754_exp`` without its
+    special cases); vectorisable, as :func:`log`."""
+    k = np.floor(x * 1.44269504088896338700e+00 + 0.5)
+    hi = x - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (
+        6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    return y * np.uint64(np.uint64(np.int64(k) + 1023) << np.uint64(52)).view(np.float64)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def normal(key, h, n_slots, slot):
+    """A standard normal: the inverse normal CDF of the uniform in ``slot`` (Acklam's rational
+    approximation, relative error below 1.2e-9). Both the central and the tail formula are
+    computed and one selected, so that a loop drawing normals is vectorised."""
+    p = uniform(key, h, n_slots, slot)
+    q = math.sqrt(-2.0 * log(min(p, 1.0 - p)))
+    tail = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
+               - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
+            / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
+                + 3.754408661907416e+00) * q + 1.0))
+    c = p - 0.5
+    r = c * c
+    central = ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
+                  + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * c
+               / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
+                    + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
+    in_tails = (p < 0.02425) | (p > 0.97575)
+    return (tail if p < 0.5 else -tail) if in_tails else central
+
+
+def n_chunks() -> int:
+    """Blocks of households a tallying pass splits into: each block accumulates into its own row
+    (no two threads add to the same total), a few per thread to balance the load."""
+    return 4 * get_num_threads()
+
+
+@njit(cache=True, inline="always")
+def chunk(c, n_chunks, n):
+    """The households [lo, hi) of block ``c`` of ``n_chunks``."""
+    step = (n + n_chunks - 1) // n_chunks
+    return c * step, min(n, (c + 1) * step)
+
+
+BLOCK = 1024  # households per block of a pass that reads its households' towns' values
+
+
+@njit(cache=True, inline="always")
+def n_blocks(n):
+    return (n + BLOCK - 1) // BLOCK
+
+
+@njit(cache=True, inline="always")
+def town_values(b, n, place, T, table):
+    """Households [lo, lo + size) of block ``b`` (of ``n`` households), and ``table[k, j]``
+    (a per-town quantity k, [k, towns]) at each one's town j (the last town for a villager, who
+    does not use it): [k, BLOCK]. Gathering these first, in a loop of their own, is what lets
+    the compiler vectorise the rule that follows over the block's households (a loop that both
+    gathers from one array and writes another is not)."""
+    lo = b * BLOCK
+    size = min(BLOCK, n - lo)
+    out = np.empty((table.shape[0], BLOCK))
+    for i in range(size):
+        j = min(place[lo + i], T - 1)
+        for k in range(table.shape[0]):
+            out[k, i] = table[k, j]
+    return lo, size, out
+
+
+@njit(cache=True, inline="always")
+def at(lo, i):
+    """Household ``lo + i`` as an unsigned index (no negative-index wraparound, which would
+    stop the compiler from vectorising)."""
+    return np.uint64(lo) + np.uint64(i)
+
+
+@njit(cache=True, inline="always")
+def persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre, kids_school,
+                 kids_with):
+    """Persons living at household h's place (:meth:`sim.households.Households.persons_at_place`):
+    a native migrant's elders and left-behind children stay at home."""
+    pl = place[h]
+    left = (pl < T) & (not hukou_urban[h]) & (pl != hukou[h]) & native[h]
+    return (workers[h] + kids_pre[h] + kids_with[h]) if left else (workers[h] + elders[h] + kids_pre[h] + kids_school[h])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _slot_uniforms(key, rows, n_slots, slot, out):
+    for i in prange(rows.size):
+        out[i] = uniform(key, rows[i], n_slots, slot)
+
+
+def slot_uniform(key: np.uint64, rows: np.ndarray, n_slots: int, slot: int) -> np.ndarray:
+    """The uniforms of ``rows`` in one ``slot`` (float64, one per row)."""
+    out = np.empty(rows.size, dtype=np.float64)
+    if rows.size:
+        _slot_uniforms(key, rows.astype(np.int64), n_slots, slot, out)
+    return out
 
 
 @njit(cache=True, inline="always", error_model="numpy")

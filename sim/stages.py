@@ -18,7 +18,6 @@ in a slot of a stage's stream is a hash of (seed, replication, stream, year, h, 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +25,8 @@ import numpy as np
 from sim import decision, kernels
 from sim.eligibility import eligible, priority_ranks
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
-from sim.kernels import chunk, n_chunks, njit, normal, persons_here, prange, slot_uniform, uniform
+from sim.kernels import (at, chunk, exp, n_blocks, n_chunks, njit, normal, persons_here, prange, slot_uniform,
+                         town_values, uniform)
 from sim.outputs import group_bits
 from sim.places import RURAL_COMMUNITY
 
@@ -112,57 +112,57 @@ LABOUR_SLOTS = 6  # per household: employment, job loss, job gain, placement and
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _employment(key, T, place, hukou, hukou_urban, workers, skill, employed, stable_job, job_years,
-                employment_rate, retention, entry):
+                towns, retention, entry):
     """Per household: town dwellers' workers are employed at the town's rate (stable jobs are
     kept at least at ``retention``); stable jobs are lost, or gained by the employed, and the
     years in a stable job counted. Villagers have no town job."""
-    for h in prange(place.size):
-        pl = place[h]
-        in_town = pl < T and (hukou_urban[h] or pl != hukou[h])
-        stable = stable_job[h]
-        if in_town:
-            p = max(employment_rate[pl], retention) if stable else employment_rate[pl]
-            lost = 1 if uniform(key, h, LABOUR_SLOTS, 0) >= p else 0
-            employed[h] = max(workers[h] - lost, 0)
-            if stable:
-                stable = uniform(key, h, LABOUR_SLOTS, 1) < retention
-            elif employed[h] > 0:
-                stable = uniform(key, h, LABOUR_SLOTS, 2) < entry * (1.0 + skill[h])
-        else:
-            employed[h] = 0
-            stable = False
-        stable_job[h] = stable
-        job_years[h] = min(job_years[h] + 1, 100) if stable else 0
+    for b in prange(n_blocks(place.size)):
+        lo, size, town = town_values(b, place.size, place, T, towns)  # employment rate
+        for i in range(size):  # selects, not branches: the loop is vectorised
+            h = at(lo, i)
+            pl = place[h]
+            in_town = (pl < T) & (hukou_urban[h] | (pl != hukou[h]))
+            was_stable = stable_job[h]
+            years = job_years[h]
+            rate = town[0, i]
+            p = max(rate, retention) if was_stable else rate
+            lost = uniform(key, h, LABOUR_SLOTS, 0) >= p
+            employed_ = max(workers[h] - lost, 0) if in_town else 0
+            kept = uniform(key, h, LABOUR_SLOTS, 1) < retention
+            gained = (employed_ > 0) & (uniform(key, h, LABOUR_SLOTS, 2) < entry * (1.0 + skill[h]))
+            stable = in_town & (kept if was_stable else gained)
+            employed[h] = employed_
+            stable_job[h] = stable
+            job_years[h] = min(years + 1, 100) if stable else 0
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _earnings(key, T, place, hukou, hukou_urban, workers, skill, employed, land_mu, land_exited,
-              dividend, collective_exited, income, savings, wage, agri_kept, s):
+              dividend, collective_exited, income, savings, towns, s):
     """Per household: income this year and savings. Town dwellers earn wages (by skill, with
     log-normal noise) plus the non-wage income of rural assets while away (or, settled, of the
     rights kept); households at home farm their land. The non-wage terms are those of
     :func:`sim.decision.non_wage_income`."""
     (skill_premium, wage_sd, savings_rate, farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental,
      land_kept, coll_kept) = s
-    for h in prange(place.size):
-        pl = place[h]
-        in_town = pl < T and (hukou_urban[h] or pl != hukou[h])
-        land = 0.0 if land_exited[h] else float(land_mu[h])
-        div = 0.0 if collective_exited[h] else float(dividend[h])
-        subsidy = land * agri_pm
-        if not in_town:
-            y = land * farm_pm * rural + workers[h] * local_nf * rural + subsidy + div
-        else:
-            z = normal(key, h, LABOUR_SLOTS, 5)
-            noise = math.exp(wage_sd * z - 0.5 * wage_sd * wage_sd)
-            y = employed[h] * wage[pl] * (1.0 + skill_premium * skill[h]) * noise
+    for b in prange(n_blocks(place.size)):
+        lo, size, town = town_values(b, place.size, place, T, towns)  # wage, agri subsidies kept
+        for i in range(size):  # selects, not branches: the loop is vectorised
+            h = at(lo, i)
+            pl = place[h]
+            in_town = (pl < T) & (hukou_urban[h] | (pl != hukou[h]))
+            land = 0.0 if land_exited[h] else float(land_mu[h])
+            div = 0.0 if collective_exited[h] else float(dividend[h])
+            subsidy = land * agri_pm
+            at_home = land * farm_pm * rural + workers[h] * local_nf * rural + subsidy + div
+            noise = exp(wage_sd * normal(key, h, LABOUR_SLOTS, 5) - 0.5 * wage_sd * wage_sd)
+            wages = employed[h] * town[0, i] * (1.0 + skill_premium * skill[h]) * noise
             land_rent = land * rent_pm * rural * land_rental
-            if hukou_urban[h]:
-                y += land_rent * land_kept + div * coll_kept + (subsidy * land_kept if agri_kept[pl] else 0.0)
-            else:
-                y += land_rent + div + subsidy
-        income[h] = y
-        savings[h] = max(savings[h] + savings_rate * y, 0.0)
+            settled = land_rent * land_kept + div * coll_kept + (subsidy * land_kept if town[1, i] > 0.5 else 0.0)
+            away = land_rent + div + subsidy
+            y = (wages + (settled if hukou_urban[h] else away)) if in_town else at_home
+            income[h] = y
+            savings[h] = max(savings[h] + savings_rate * y, 0.0)
 
 
 def labour_market(m: SettlementModel) -> None:
@@ -174,7 +174,7 @@ def labour_market(m: SettlementModel) -> None:
     m.wage *= 1.0 + beh.wage_growth
     m.rural_index *= 1.0 + beh.rural_income_growth
     _employment(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
-                hh.stable_job, hh.job_years, np.asarray(m.employment_rate, dtype=np.float64),
+                hh.stable_job, hh.job_years, np.asarray(m.employment_rate, dtype=np.float64)[None, :],
                 float(beh.stable_job_retention), float(beh.stable_job_entry))
 
     # job placements (转移就业): offers to villagers, each to the nearest town offering them
@@ -203,7 +203,8 @@ def labour_market(m: SettlementModel) -> None:
          float(lv.rights.collective.on_settle != "surrendered"))
     _earnings(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
               hh.land_mu, hh.land_exited, hh.dividend, hh.collective_exited, hh.income, hh.savings,
-              np.asarray(m.wage, dtype=np.float64), lv.col("services", "agri_subsidies_kept"),
+              np.stack([np.asarray(m.wage, dtype=np.float64),
+                        lv.col("services", "agri_subsidies_kept").astype(np.float64)]),
               tuple(float(x) for x in s))
 
 
