@@ -24,8 +24,8 @@ def _membership(h, place, years_in_town, kids_with, kids_school, elders, native,
     in_town = place[h] < n_towns
     return (graduate[h] * 1  # students
             + veteran[h] * 2  # soldiers
-            + (in_town and years_in_town[h] >= long_years) * 4  # long_resident
-            + (in_town and kids_with[h] == kids_school[h] and (elders[h] == 0 or not native[h])) * 8
+            + (in_town & (years_in_town[h] >= long_years)) * 4  # long_resident
+            + (in_town & (kids_with[h] == kids_school[h]) & ((elders[h] == 0) | (not native[h]))) * 8
             + (birth_year[h] >= 1980) * 16)  # new_generation
 
 
@@ -36,10 +36,8 @@ def _ranks(rows, order_bits, place, years_in_town, kids_with, kids_school, elder
         member = _membership(rows[i], place, years_in_town, kids_with, kids_school, elders, native,
                              graduate, veteran, birth_year, long_years, n_towns)
         rank = order_bits.size
-        for r in range(order_bits.size):
-            if (member >> order_bits[r]) & 1:
-                rank = r
-                break
+        for r in range(order_bits.size - 1, -1, -1):  # the first group listed that it belongs to
+            rank = r if (member >> order_bits[r]) & 1 else rank
         out[i] = rank
 
 
@@ -83,7 +81,7 @@ def rule_table(levers: Levers, group: str) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def _eligible(rows, natives, outsiders, home_area_m2, long_years, n_towns, place, native, owned_town,
+def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, owned_town,
               tenure, stable_job, employed, years_in_town, insurance_years, tax_paid, skill,
               education, kin, kin_gen, hukou_urban, hukou, kids_with, kids_school, elders, graduate,
               veteran, birth_year, out):
@@ -91,46 +89,39 @@ def _eligible(rows, natives, outsiders, home_area_m2, long_years, n_towns, place
     suffices: the town is open; the basic conditions (residence and/or a stable job as the town
     combines them, a home purchase where required, years of residence and of insurance, talent
     where required); the talent route; the points route (积分); a group the town exempts;
-    kin holding hukou there within the generations the town allows (投靠)."""
-    for i in prange(rows.size):
+    kin holding hukou there within the generations the town allows (投靠). ``rules`` holds the
+    natives' :func:`rule_table` above the outsiders' ([2 × towns, 22]): a row is read in place,
+    never taken as a view (a view per household costs a reference count shared by threads)."""
+    for i in prange(rows.size):  # selects, not branches
         h = rows[i]
         j = place[h]
-        r = natives[j] if native[h] else outsiders[j]
+        row = j if native[h] else n_towns + j  # natives' rules, then outsiders'
         owns = owned_town[h] == j
-        renting = tenure[h] == RENTED or tenure[h] == PUBLIC_RENTAL
-        residence_ok = owns or (renting and r[RENTAL_COUNTS] > 0)
-        job_ok = stable_job[h] and employed[h] > 0
-        use_res, use_job = r[RESIDENCE] > 0, r[JOB] > 0
-        if use_res and use_job:
-            combo = (residence_ok and job_ok) if r[COMBINE_AND] > 0 else (residence_ok or job_ok)
-        elif use_res:
-            combo = residence_ok
-        elif use_job:
-            combo = job_ok
-        else:
-            combo = True
-        purchase_req = r[PURCHASE_REQUIRED] > 0
-        purchase_ok = owns and home_area_m2 >= r[MIN_FLOOR_AREA]
-        talent_ok = ((r[TAX_THRESHOLD] > 0 and tax_paid[h] >= r[TAX_THRESHOLD])
-                     or (r[SKILL_MIN] > 0 and skill[h] >= r[SKILL_MIN]))
-        basic = ((use_res or use_job or purchase_req) and combo
-                 and years_in_town[h] >= r[MIN_YEARS] and insurance_years[h] >= r[MIN_INSURANCE_YEARS]
-                 and (purchase_ok or not purchase_req) and (talent_ok or r[TALENT_REQUIRED] == 0))
-        talent_route = r[TALENT_ROUTE] > 0 and talent_ok
-        points_route = False
-        if r[POINTS_THRESHOLD] > 0:
-            score = (r[W_YEAR] * years_in_town[h] + r[W_INSURANCE] * insurance_years[h]
-                     + r[W_EDUCATION] * education[h] + r[W_SKILL] * skill[h]
-                     + r[W_HOME] * owns + r[W_JOB] * stable_job[h])
-            points_route = score >= r[POINTS_THRESHOLD]
-        exempt = False
-        if r[EXEMPT_GROUPS] > 0:
-            member = _membership(h, place, years_in_town, kids_with, kids_school, elders, native,
-                                 graduate, veteran, birth_year, long_years, n_towns)
-            exempt = (member & int(r[EXEMPT_GROUPS])) != 0
+        renting = (tenure[h] == RENTED) | (tenure[h] == PUBLIC_RENTAL)
+        residence_ok = owns | (renting & (rules[row, RENTAL_COUNTS] > 0))
+        job_ok = stable_job[h] & (employed[h] > 0)
+        use_res, use_job = rules[row, RESIDENCE] > 0, rules[row, JOB] > 0
+        either = (residence_ok & job_ok) if rules[row, COMBINE_AND] > 0 else (residence_ok | job_ok)
+        combo = either if (use_res & use_job) else residence_ok if use_res else job_ok if use_job else True
+        purchase_req = rules[row, PURCHASE_REQUIRED] > 0
+        purchase_ok = owns & (home_area_m2 >= rules[row, MIN_FLOOR_AREA])
+        talent_ok = (((rules[row, TAX_THRESHOLD] > 0) & (tax_paid[h] >= rules[row, TAX_THRESHOLD]))
+                     | ((rules[row, SKILL_MIN] > 0) & (skill[h] >= rules[row, SKILL_MIN])))
+        basic = ((use_res | use_job | purchase_req) & combo
+                 & (years_in_town[h] >= rules[row, MIN_YEARS]) & (insurance_years[h] >= rules[row, MIN_INSURANCE_YEARS])
+                 & (purchase_ok | (not purchase_req)) & (talent_ok | (rules[row, TALENT_REQUIRED] == 0)))
+        talent_route = (rules[row, TALENT_ROUTE] > 0) & talent_ok
+        score = (rules[row, W_YEAR] * years_in_town[h] + rules[row, W_INSURANCE] * insurance_years[h]
+                 + rules[row, W_EDUCATION] * education[h] + rules[row, W_SKILL] * skill[h]
+                 + rules[row, W_HOME] * owns + rules[row, W_JOB] * stable_job[h])
+        points_route = (rules[row, POINTS_THRESHOLD] > 0) & (score >= rules[row, POINTS_THRESHOLD])
+        member = _membership(h, place, years_in_town, kids_with, kids_school, elders, native,
+                             graduate, veteran, birth_year, long_years, n_towns)
+        exempt = (member & int(rules[row, EXEMPT_GROUPS])) != 0
         k = kin[h]
-        kin_ok = k >= 0 and hukou_urban[k] and hukou[k] == j and kin_gen[h] <= r[KIN_GENERATIONS]
-        out[i] = r[OPEN] > 0 or basic or talent_route or points_route or exempt or kin_ok
+        kin_ok = ((k >= 0) & hukou_urban[max(k, 0)] & (hukou[max(k, 0)] == j)
+                  & (kin_gen[h] <= rules[row, KIN_GENERATIONS]))
+        out[i] = (rules[row, OPEN] > 0) | basic | talent_route | points_route | exempt | kin_ok
 
 
 def eligible(hh: Households, rows: np.ndarray, levers: Levers, home_area_m2: float) -> np.ndarray:
@@ -138,8 +129,8 @@ def eligible(hh: Households, rows: np.ndarray, levers: Levers, home_area_m2: flo
     (natives under ``hukou`` rules, outsiders under ``hukou_outsiders``)? Rows must live in a
     town; settling is only ever in one's own town (DESIGN §5)."""
     out = np.empty(rows.size, dtype=np.bool_)
-    _eligible(np.asarray(rows, dtype=np.int64), rule_table(levers, "hukou"),
-              rule_table(levers, "hukou_outsiders"), float(home_area_m2),
+    rules = np.concatenate([rule_table(levers, "hukou"), rule_table(levers, "hukou_outsiders")])
+    _eligible(np.asarray(rows, dtype=np.int64), rules, float(home_area_m2),
               levers.priority.long_resident_years, levers.n_towns, hh.place, hh.native,
               hh.owned_town, hh.tenure, hh.stable_job, hh.employed, hh.years_in_town,
               hh.insurance_years, hh.tax_paid, hh.skill, hh.education, hh.kin, hh.kin_gen,

@@ -202,8 +202,9 @@ def persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_
     """Persons living at household h's place (:meth:`sim.households.Households.persons_at_place`):
     a native migrant's elders and left-behind children stay at home."""
     pl = place[h]
-    left = (pl < T) & (not hukou_urban[h]) & (pl != hukou[h]) & native[h]
-    return (workers[h] + kids_pre[h] + kids_with[h]) if left else (workers[h] + elders[h] + kids_pre[h] + kids_school[h])
+    if pl < T and not hukou_urban[h] and pl != hukou[h] and native[h]:
+        return workers[h] + kids_pre[h] + kids_with[h]
+    return workers[h] + elders[h] + kids_pre[h] + kids_school[h]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -568,14 +568,15 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
         lo, hi = chunk(c, tenants.shape[0], place.size)
         for h in range(lo, hi):
             j = place[h]
-            t = min(j, T - 1)
-            dweller = (j < T) & (hukou_urban[h] | (j != hukou[h]))
-            tenant = dweller & (tenure[h] == PUBLIC_RENTAL)
-            tenants[c, t] += tenant
-            resident_ok = (open_to_residents[t] & stable_job[h] & (job_years[h] >= min_job_years[t])
-                           & (native[h] | (not natives_only[t])))
-            out[h] = (dweller & (not tenant) & (owned_town[h] != j)
-                      & (resident_ok | (hukou_urban[h] & (hukou[h] == j))))
+            out[h] = False
+            if not (j < T and (hukou_urban[h] or j != hukou[h])):
+                continue
+            if tenure[h] == PUBLIC_RENTAL:
+                tenants[c, j] += 1
+            elif owned_town[h] != j:
+                resident_ok = (open_to_residents[j] and stable_job[h] and job_years[h] >= min_job_years[j]
+                               and (native[h] or not natives_only[j]))
+                out[h] = resident_ok or (hukou_urban[h] and hukou[h] == j)
 
 
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
@@ -618,11 +619,14 @@ def _seat_classes(key, rows, place, hukou, hukou_urban, public_seat, years_in_to
     for i in prange(rows.size):
         h = rows[i]
         j = place[h]
-        first = (hukou_urban[h] & (hukou[h] == j)) | (permit_basis[j] & (years_in_town[h] >= permit_min_years[j]))
-        incumbent = public_seat[h] & (years_in_town[h] > 0)
-        admitted = uniform(key, h, CAPACITY_SLOTS, 3) < admission_share[j]
-        out[i] = (SEAT_HUKOU if first else SEAT_INCUMBENT if incumbent
-                  else SEAT_NEWCOMER if admitted else SEAT_NOT_ADMITTED)
+        if (hukou_urban[h] and hukou[h] == j) or (permit_basis[j] and years_in_town[h] >= permit_min_years[j]):
+            out[i] = SEAT_HUKOU
+        elif public_seat[h] and years_in_town[h] > 0:
+            out[i] = SEAT_INCUMBENT
+        elif uniform(key, h, CAPACITY_SLOTS, 3) < admission_share[j]:
+            out[i] = SEAT_NEWCOMER
+        else:
+            out[i] = SEAT_NOT_ADMITTED
 
 
 def school_seats(m: SettlementModel, key: np.uint64) -> None:
@@ -759,9 +763,9 @@ def _town_residents(T, place, hukou, hukou_urban, native, workers, elders, kids_
     for c in prange(out.shape[0]):
         lo, hi = chunk(c, out.shape[0], place.size)
         for h in range(lo, hi):
-            n = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
-                             kids_school, kids_with)
-            out[c, min(place[h], T - 1)] += n if place[h] < T else 0
+            if place[h] < T:
+                out[c, place[h]] += persons_here(h, T, place, hukou, hukou_urban, native, workers,
+                                                  elders, kids_pre, kids_school, kids_with)
 
 
 def town_residents(m: SettlementModel) -> np.ndarray:
