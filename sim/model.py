@@ -247,6 +247,7 @@ class SettlementModel(mesa.Model):
             else:
                 self.intention[mig] = settlement_intention(self.hh, mig, self.context(), self.year)
         self.want = np.full(self.hh.n, -1, dtype=np.int16)
+        self.deciders = np.zeros(0, dtype=np.int64)
         stages.record(self)
         self.datacollector.collect(self)
 

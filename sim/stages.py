@@ -355,7 +355,7 @@ def choice(m: SettlementModel) -> None:
         for lo in range(0, mig.size, CHUNK):
             part = mig[lo:lo + CHUNK]
             intention[part] = decision.settlement_intention(hh, part, ctx, m.year)
-    m.want, m.fallback, m.intention = want, fallback, intention
+    m.want, m.fallback, m.intention, m.deciders = want, fallback, intention, rows
     buy_homes(m, choice_key)
 
 
@@ -458,19 +458,18 @@ NO_FLOW, FLOW_RETURNED, FLOW_MIGRATED, FLOW_MOVED, FLOW_SETTLED = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, parallel=True)
-def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
+def _move(rows, want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
           kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, stable_job,
           job_years, employed, owned_town, tenure, settled_year, kind, flow_origin, persons):
-    """Per household that decided: move to the chosen place (a new town job is a placement's
+    """Per household that decided (``rows``): move to the chosen place (a new town job is a placement's
     stable job or the old employment; housing is owned, a dormitory with a placement, or
     rented; insurance years are kept only between towns where both make them portable) and/or
-    settle there (urban hukou, children with the household). Writes the kind of flow, its
-    origin and its persons (before a return, after any other move)."""
-    for h in prange(want.size):
+    settle there (urban hukou, children with the household). Writes, per row, the kind of flow,
+    its origin and its persons (before a return, after any other move)."""
+    for i in prange(rows.size):
+        h = rows[i]
         w = want[h]
-        kind[h] = NO_FLOW
-        if w < 0:
-            continue
+        kind[i] = NO_FLOW
         pl = place[h]
         home = hukou[h] if hukou[h] >= 0 else origin[h]
         dest = home if w == 0 else (w - 1 - T if w > T else w - 1)
@@ -478,9 +477,9 @@ def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, wo
         moving = dest != pl
         before = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
                                kids_school, kids_with)
-        flow_origin[h] = pl
+        flow_origin[i] = pl
         if settling:
-            flow_origin[h] = hukou[h] if hukou[h] >= 0 else pl
+            flow_origin[i] = hukou[h] if hukou[h] >= 0 else pl
         if moving:
             from_town = pl < T and pl != home
             to_town = dest < T and dest != home
@@ -504,37 +503,37 @@ def _move(want, T, year, portable, place, hukou, hukou_urban, origin, native, wo
             hukou_urban[h] = True
             settled_year[h] = year
             kids_with[h] = kids_school[h]
-            kind[h] = FLOW_SETTLED
+            kind[i] = FLOW_SETTLED
         elif moving:
-            kind[h] = FLOW_RETURNED if dest == home else (FLOW_MIGRATED if pl == home else FLOW_MOVED)
-        if kind[h] == FLOW_RETURNED:
-            persons[h] = before
+            kind[i] = FLOW_RETURNED if dest == home else (FLOW_MIGRATED if pl == home else FLOW_MOVED)
+        if kind[i] == FLOW_RETURNED:
+            persons[i] = before
         else:
-            persons[h] = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
+            persons[i] = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
                                        kids_pre, kids_school, kids_with)
 
 
 def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     """Carry out the chosen alternatives and record the year's flows."""
     hh, T, k = m.hh, m.T, m.scale
-    kind = np.empty(hh.n, dtype=np.int8)
-    flow_origin = np.empty(hh.n, dtype=np.int32)
-    persons = np.empty(hh.n, dtype=np.int32)
-    _move(want, T, m.year, m.levers.col("services", "insurance_portable"), hh.place, hh.hukou,
+    rows = m.deciders  # only households that decided this year can move
+    kind = np.empty(rows.size, dtype=np.int8)
+    flow_origin = np.empty(rows.size, dtype=np.int32)
+    persons = np.empty(rows.size, dtype=np.int32)
+    _move(rows, want, T, m.year, m.levers.col("services", "insurance_portable"), hh.place, hh.hukou,
           hh.hukou_urban, hh.origin, hh.native, hh.workers, hh.elders, hh.kids_pre, hh.kids_school,
           hh.kids_with, hh.insurance_years, hh.years_in_town, hh.placement, hh.stable_job,
           hh.job_years, hh.employed, hh.owned_town, hh.tenure, hh.settled_year, kind, flow_origin,
           persons)
-    flows = np.flatnonzero(kind)
-    kinds = kind[flows]
     for code, name in ((FLOW_RETURNED, RETURNED), (FLOW_MIGRATED, MIGRATED), (FLOW_MOVED, MOVED),
                        (FLOW_SETTLED, SETTLED)):
-        idx = flows[kinds == code]
-        m.add_flows(flow_origin[idx], hh.place[idx], name, persons[idx])
+        of_kind = np.flatnonzero(kind == code)
+        idx = rows[of_kind]
+        m.add_flows(flow_origin[of_kind], hh.place[idx], name, persons[of_kind])
         if code == FLOW_RETURNED:
-            m.year_counts["returned_persons"] = persons[idx].sum() * k
+            m.year_counts["returned_persons"] = persons[of_kind].sum() * k
         elif code == FLOW_MIGRATED:
-            m.year_counts["migrated_persons"] = persons[idx].sum() * k
+            m.year_counts["migrated_persons"] = persons[of_kind].sum() * k
         elif code == FLOW_SETTLED:
             m.settled_now = idx
             m.year_counts["settled_households"] = idx.size * k
