@@ -72,8 +72,9 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
     first_miss = np.where(fits.all(axis=1), n_ranks, np.argmin(fits, axis=1))
     col = np.arange(n_ranks)[None, :]
     status = np.where(col < first_miss[:, None], 1, np.where(col == first_miss[:, None], 2, 0)).ravel()
-    served = status[group] == 1
-    edge = np.flatnonzero(status[group] == 2)
+    of_group = status[group]
+    served = of_group == 1
+    edge = np.flatnonzero(of_group == 2)
     room = capacity[:, None] - before  # what is left for each group once those ahead are served
     key = group[edge].astype(np.int16 if group.size and n_towns * n_ranks < 2**15 else np.int64)
     edge = edge[np.argsort(key, kind="stable")]  # boundary candidates by group (radix sort)
@@ -647,7 +648,7 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     rank = claim[admitted]
     newcomer = rank == SEAT_NEWCOMER
     rank[newcomer] = priority_rank(m, want[newcomer]) + SEAT_NEWCOMER
-    town = hh.place[want]
+    town = hh.place[want].astype(np.intp)
     kids = hh.kids_school[want].astype(np.float64) * m.scale
     ok = ration(town, rank, slot_uniform(key, want, CAPACITY_SLOTS, 4), kids, m.seats)
     seated = want[ok]
@@ -657,11 +658,11 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     native_migrant = ~hh.hukou_urban[rows] & hh.native[rows]
     hh.kids_with[rows] = np.where(hh.public_seat[rows] | ~native_migrant, hh.kids_school[rows], 0)
     demand = np.bincount(town, weights=kids, minlength=T)
-    m.seats_used = np.bincount(town[ok], weights=kids[ok], minlength=T)
+    m.seats_used = np.bincount(town, weights=kids * ok, minlength=T)
     m.seat_shortfall = demand - m.seats_used
     m.seat_access = np.where(demand > 0, m.seats_used / np.maximum(demand, 1e-9), 1.0)
     migrant_kids = ok & ~(hh.hukou_urban[want] & (hh.hukou[want] == town))
-    m.migrant_pupils = np.bincount(town[migrant_kids], weights=kids[migrant_kids], minlength=T)
+    m.migrant_pupils = np.bincount(town, weights=kids * migrant_kids, minlength=T)
 
 
 # ---------------------------------------------------------------------------------------------
