@@ -57,44 +57,67 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
     served. Returns a boolean mask of those served. A capacity of ``inf`` serves everyone. No
     town ever exceeds its capacity.
 
-    Done without sorting everyone: the (town, rank) groups that fit whole are served whole, those
-    after the first that does not fit are refused, and only that boundary group is ordered by
-    the tiebreak."""
-    if town.size == 0:
-        return np.zeros(0, dtype=bool)
-    n_ranks = int(rank.max()) + 1
-    n_towns = capacity.size
-    group = town.astype(np.int64) * n_ranks + rank
-    demand = np.bincount(group, weights=weight, minlength=n_towns * n_ranks).reshape(n_towns, n_ranks)
-    before = np.cumsum(demand, axis=1) - demand  # demand of the groups ahead in the same town
-    fits = np.cumsum(demand, axis=1) <= capacity[:, None] + 1e-9
-    # status per group: 1 served whole, 2 boundary (the first group that does not fit), 0 refused
-    first_miss = np.where(fits.all(axis=1), n_ranks, np.argmin(fits, axis=1))
-    col = np.arange(n_ranks)[None, :]
-    status = np.where(col < first_miss[:, None], 1, np.where(col == first_miss[:, None], 2, 0)).ravel()
-    of_group = status[group]
-    served = of_group == 1
-    edge = np.flatnonzero(of_group == 2)
-    room = capacity[:, None] - before  # what is left for each group once those ahead are served
-    key = group[edge].astype(np.int16 if group.size and n_towns * n_ranks < 2**15 else np.int64)
-    edge = edge[np.argsort(key, kind="stable")]  # boundary candidates by group (radix sort)
-    edge_group = group[edge]
-    bounds = np.searchsorted(edge_group, np.flatnonzero(status == 2), side="left")
-    for g, lo, hi in zip(np.flatnonzero(status == 2), bounds, np.append(bounds[1:], edge.size)):
-        members = edge[lo:hi]
-        if members.size == 0:
-            continue
-        w = weight[members]
-        left = room.ravel()[g]
-        # only the first ``k`` in tiebreak order can be served, or be the first who does not fit
-        k = max(int(min(members.size, np.floor(left / max(w.min(), 1e-12) + 1e-9) + 1)), 1)
-        if k < members.size:
-            members = members[np.argpartition(tiebreak[members], k - 1)[:k]]
-        members = members[np.argsort(tiebreak[members], kind="stable")]
-        fit = np.cumsum(weight[members].astype(np.float64)) <= left + 1e-9
-        n_ok = members.size if fit.all() else int(np.argmin(fit))
-        served[members[:n_ok]] = True
+    Done without sorting everyone (:func:`_ration`): the (town, rank) groups that fit whole are
+    served whole, those after the first that does not fit are refused, and only that boundary
+    group is ordered by the tiebreak."""
+    served = np.zeros(town.size, dtype=np.bool_)
+    if town.size:
+        _ration(np.asarray(town, dtype=np.int64), np.asarray(rank, dtype=np.int64),
+                np.asarray(tiebreak, dtype=np.float64), np.asarray(weight, dtype=np.float64),
+                np.asarray(capacity, dtype=np.float64), int(rank.max()) + 1, served)
     return served
+
+
+@njit(cache=True)
+def _ration(town, rank, tiebreak, weight, capacity, n_ranks, served):
+    n_towns = capacity.size
+    group = town * n_ranks + rank
+    demand = np.zeros(n_towns * n_ranks)
+    for i in range(town.size):
+        demand[group[i]] += weight[i]
+    # per (town, rank) group: 1 served whole, 2 the boundary (the first that does not fit), 0
+    # refused; and the room left for it once the groups ahead in its town are served
+    status = np.zeros(n_towns * n_ranks, dtype=np.int8)
+    room = np.zeros(n_towns * n_ranks)
+    for j in range(n_towns):
+        total = 0.0
+        state = 1
+        for g in range(j * n_ranks, (j + 1) * n_ranks):
+            total += demand[g]
+            if state == 1 and not total <= capacity[j] + 1e-9:
+                state = 2
+            status[g] = state
+            room[g] = capacity[j] - (total - demand[g])
+            if state == 2:
+                state = 0
+    # the boundary groups' candidates, grouped (in candidate order within a group)
+    start = np.zeros(n_towns * n_ranks + 1, dtype=np.int64)
+    for i in range(town.size):
+        served[i] = status[group[i]] == 1
+        if status[group[i]] == 2:
+            start[group[i] + 1] += 1
+    start = np.cumsum(start)
+    members = np.empty(start[-1], dtype=np.int64)
+    fill = start[:-1].copy()
+    for i in range(town.size):
+        if status[group[i]] == 2:
+            members[fill[group[i]]] = i
+            fill[group[i]] += 1
+    for g in range(n_towns * n_ranks):
+        if start[g + 1] == start[g]:
+            continue
+        ms = members[start[g]:start[g + 1]]
+        # only the first k in tiebreak order can be served, or be the first who does not fit
+        k = max(int(min(ms.size, np.floor(room[g] / max(weight[ms].min(), 1e-12) + 1e-9) + 1)), 1)
+        if k < ms.size:
+            ms = ms[tiebreak[ms] <= np.partition(tiebreak[ms], k - 1)[k - 1]]
+        ms = ms[np.argsort(tiebreak[ms], kind="mergesort")]
+        used = 0.0
+        for i in ms:  # in tiebreak order, while they fit
+            used += weight[i]
+            if not used <= room[g] + 1e-9:
+                break
+            served[i] = True
 
 
 def per_town_capacity(count: np.ndarray) -> np.ndarray:
