@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from sim.households import PUBLIC_RENTAL, RENTED
-from sim.kernels import chunk, n_chunks, njit, persons_here, prange
+from sim.kernels import BLOCK, at, chunk, n_chunks, njit, persons_here, prange
 
 if TYPE_CHECKING:
     from sim.model import SettlementModel
@@ -76,50 +76,60 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
     per group the settlement tallies."""
     for c in prange(scal.shape[0]):
         lo, hi = chunk(c, scal.shape[0], place.size)
-        for h in range(lo, hi):
-            size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
-            pl = place[h]
-            in_town = pl < T
-            away = in_town and not hukou_urban[h] and pl != hukou[h]  # a migrant
-            at_place = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
-                                    kids_school, kids_with)
-            home = hukou[h] if hukou[h] >= 0 else origin[h]
-            scal[c, POP] += size
-            scal[c, URBAN_RES] += at_place * urban[pl] + (size - at_place) * urban[home]
-            if hukou_urban[h]:
-                scal[c, HUKOU_URBAN] += size
-                if 0 <= hukou[h] < T:
+        pop = hukou_pop = left_behind = non_hukou = np.int64(0)  # (not int8 in plain Python)
+        urban_res = subsidy = 0.0
+        here = np.empty(BLOCK, dtype=np.int64)  # persons at their place, per household of a block
+        for b in range(lo, hi, BLOCK):
+            for i in range(min(BLOCK, hi - b)):  # persons, counted in a loop that is vectorised
+                h = at(b, i)
+                size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+                here[i] = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders,
+                                       kids_pre, kids_school, kids_with)
+                away = (place[h] < T) & (not hukou_urban[h]) & (place[h] != hukou[h])  # a migrant
+                pop += size
+                hukou_pop += size if hukou_urban[h] else 0
+                non_hukou += here[i] if away else 0
+                left_behind += (kids_school[h] - kids_with[h]) if (away & native[h]) else 0
+            for i in range(min(BLOCK, hi - b)):  # per place, town and group
+                h = at(b, i)
+                size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
+                pl = place[h]
+                in_town = pl < T
+                away = in_town and not hukou_urban[h] and pl != hukou[h]
+                at_place = here[i]
+                home = hukou[h] if hukou[h] >= 0 else origin[h]
+                urban_res += at_place * urban[pl] + (size - at_place) * urban[home]
+                if hukou_urban[h] and 0 <= hukou[h] < T:
                     towns[c, 1, hukou[h]] += size
-            if away:
-                scal[c, NON_HUKOU] += at_place
-                if native[h]:
-                    scal[c, LEFT_BEHIND] += kids_school[h] - kids_with[h]
-            if in_town:
-                towns[c, 0, pl] += at_place
-                if tenure[h] == PUBLIC_RENTAL:
-                    towns[c, 2, pl] += 1
-                # rental subsidy to renters who qualify (town dwellers only)
-                if (away or hukou_urban[h]) and (tenure[h] == RENTED or tenure[h] == PUBLIC_RENTAL):
-                    hk = hukou_urban[h] and hukou[h] == pl
-                    permit = years_in_town[h] >= permit_min_years[pl]
-                    if (sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk)):
-                        scal[c, RENTAL_SUBSIDY] += sub_yuan[pl]
-            if not (start_migrant[h] or settled[h]):
-                continue
-            for g in range(len(GROUPS)):
-                if g > 0 and not (groups[h] >> (g - 1)) & 1:
+                if in_town:
+                    towns[c, 0, pl] += at_place
+                    if tenure[h] == PUBLIC_RENTAL:
+                        towns[c, 2, pl] += 1
+                    # rental subsidy to renters who qualify (town dwellers only)
+                    if (away or hukou_urban[h]) and (tenure[h] == RENTED or tenure[h] == PUBLIC_RENTAL):
+                        hk = hukou_urban[h] and hukou[h] == pl
+                        permit = years_in_town[h] >= permit_min_years[pl]
+                        if (sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk)):
+                            subsidy += sub_yuan[pl]
+                if not (start_migrant[h] or settled[h]):
                     continue
-                if start_migrant[h]:
-                    grp[c, g, G_RES] += 1
-                    grp[c, g, G_ELIG] += eligible[h]
-                    if not math.isnan(intention[h]):
-                        grp[c, g, G_INT] += intention[h]
-                        grp[c, g, G_INT_N] += 1
+                for g in range(len(GROUPS)):
+                    if g > 0 and not (groups[h] >> (g - 1)) & 1:
+                        continue
+                    if start_migrant[h]:
+                        grp[c, g, G_RES] += 1
+                        grp[c, g, G_ELIG] += eligible[h]
+                        if not math.isnan(intention[h]):
+                            grp[c, g, G_INT] += intention[h]
+                            grp[c, g, G_INT_N] += 1
+                        if settled[h]:
+                            grp[c, g, G_SET_RES] += 1
                     if settled[h]:
-                        grp[c, g, G_SET_RES] += 1
-                if settled[h]:
-                    grp[c, g, G_SET] += 1
-                    grp[c, g, G_SET_PERSONS] += size
+                        grp[c, g, G_SET] += 1
+                        grp[c, g, G_SET_PERSONS] += size
+        scal[c, POP], scal[c, HUKOU_URBAN] = pop, hukou_pop
+        scal[c, LEFT_BEHIND], scal[c, NON_HUKOU] = left_behind, non_hukou
+        scal[c, URBAN_RES], scal[c, RENTAL_SUBSIDY] = urban_res, subsidy
 
 
 def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
