@@ -45,8 +45,7 @@ def _origin_town_counts(T, origin, place, out):
     for c in prange(out.shape[0]):
         lo, hi = chunk(c, out.shape[0], origin.size)
         for h in range(lo, hi):
-            if place[h] < T:
-                out[c, origin[h], place[h]] += 1
+            out[c, origin[h], min(place[h], T - 1)] += place[h] < T
 
 
 class TownAgent(FixedAgent):

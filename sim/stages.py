@@ -25,7 +25,7 @@ import numpy as np
 from sim import decision, kernels
 from sim.eligibility import eligible, priority_ranks
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
-from sim.kernels import (at, chunk, exp, n_blocks, n_chunks, njit, normal, persons_here, prange, slot_uniform,
+from sim.kernels import (BLOCK, at, chunk, exp, n_blocks, n_chunks, njit, normal, persons_here, prange, slot_uniform,
                          town_values, uniform)
 from sim.outputs import group_bits
 from sim.places import RURAL_COMMUNITY
@@ -582,24 +582,36 @@ def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
 
 @njit(cache=True, parallel=True)
 def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town, stable_job,
-                       job_years, open_to_residents, min_job_years, natives_only, tenants, out):
+                       job_years, rules, tenants, out):
     """Per town dweller: a public-rental tenant (counted per town, in chunks), or an applicant
     who may apply in its town (:func:`sim.decision.public_rental_eligible`): not owning a home
     there, and holding hukou there or, where units are open to residents, with enough years of
     stable work (natives only where so restricted)."""
     for c in prange(tenants.shape[0]):
-        lo, hi = chunk(c, tenants.shape[0], place.size)
-        for h in range(lo, hi):
-            j = place[h]
-            out[h] = False
-            if not (j < T and (hukou_urban[h] or j != hukou[h])):
-                continue
-            if tenure[h] == PUBLIC_RENTAL:
-                tenants[c, j] += 1
-            elif owned_town[h] != j:
-                resident_ok = (open_to_residents[j] and stable_job[h] and job_years[h] >= min_job_years[j]
-                               and (native[h] or not natives_only[j]))
-                out[h] = resident_ok or (hukou_urban[h] and hukou[h] == j)
+        first, last = chunk(c, tenants.shape[0], n_blocks(place.size))
+        tenant = np.empty(BLOCK, dtype=np.int64)
+        for b in range(first, last):
+            # open to residents, years of stable work required, natives only: of each one's town
+            lo, size, town = town_values(b, place.size, place, T, rules)
+            for i in range(size):  # selects, not branches: the loop is vectorised
+                h = at(lo, i)
+                j = place[h]
+                dweller = (j < T) & (hukou_urban[h] | (j != hukou[h]))
+                tenant[i] = dweller & (tenure[h] == PUBLIC_RENTAL)
+                resident_ok = ((town[0, i] > 0) & stable_job[h] & (job_years[h] >= town[1, i])
+                               & (native[h] | (town[2, i] == 0)))
+                out[h] = (dweller & (tenure[h] != PUBLIC_RENTAL) & (owned_town[h] != j)
+                          & (resident_ok | (hukou_urban[h] & (hukou[h] == j))))
+            for i in range(size):
+                tenants[c, min(place[at(lo, i)], T - 1)] += tenant[i]
+
+
+def rental_rules(lv) -> np.ndarray:
+    """[3, towns]: public rental open to residents (0/1), the years of stable work it requires
+    of them, natives only (0/1)."""
+    return np.stack([lv.is_("housing", "public_rental_open_to", "residents").astype(np.float64),
+                     lv.col("housing", "public_rental_min_job_years").astype(np.float64),
+                     lv.col("housing", "public_rental_natives_only").astype(np.float64)])
 
 
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
@@ -608,9 +620,7 @@ def public_rental(m: SettlementModel, key: np.uint64) -> None:
     tenants = np.zeros((n_chunks(), T))
     applicant = np.empty(hh.n, dtype=np.bool_)
     _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, lv.is_("housing", "public_rental_open_to", "residents"),
-                       lv.col("housing", "public_rental_min_job_years").astype(np.float64),
-                       lv.col("housing", "public_rental_natives_only"), tenants, applicant)
+                       hh.stable_job, hh.job_years, rental_rules(lv), tenants, applicant)
     free = np.maximum(m.rental_units - tenants.sum(axis=0) * m.scale, 0.0)
     cand = np.flatnonzero(applicant)
     town = hh.place[cand]
@@ -785,10 +795,15 @@ def _town_residents(T, place, hukou, hukou_urban, native, workers, elders, kids_
                     kids_with, out):
     for c in prange(out.shape[0]):
         lo, hi = chunk(c, out.shape[0], place.size)
-        for h in range(lo, hi):
-            if place[h] < T:
-                out[c, place[h]] += persons_here(h, T, place, hukou, hukou_urban, native, workers,
-                                                  elders, kids_pre, kids_school, kids_with)
+        here = np.empty(BLOCK, dtype=np.int64)
+        for b in range(lo, hi, BLOCK):
+            for i in range(min(BLOCK, hi - b)):  # persons in towns (a loop that is vectorised)
+                h = at(b, i)
+                n = persons_here(h, T, place, hukou, hukou_urban, native, workers, elders, kids_pre,
+                                 kids_school, kids_with)
+                here[i] = n if place[h] < T else 0
+            for i in range(min(BLOCK, hi - b)):  # added up by town
+                out[c, min(place[at(b, i)], T - 1)] += here[i]
 
 
 def town_residents(m: SettlementModel) -> np.ndarray:

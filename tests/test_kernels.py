@@ -107,7 +107,7 @@ def test_compiled_log_is_within_one_ulp_of_libm():
 def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour):
     """The compiled applicant pass of the capacity stage applies sim.decision.public_rental_eligible."""
     from sim.households import PUBLIC_RENTAL
-    from sim.stages import _rental_applicants
+    from sim.stages import _rental_applicants, rental_rules
 
     pol = base.with_levers({"housing": {"default": {"public_rental_open_to": "residents",
                                                     "public_rental_min_job_years": 2,
@@ -119,9 +119,7 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
     tenants = np.zeros((1, T))
     got = np.empty(hh.n, dtype=np.bool_)
     _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, lv.is_("housing", "public_rental_open_to", "residents"),
-                       lv.col("housing", "public_rental_min_job_years").astype(np.float64),
-                       lv.col("housing", "public_rental_natives_only"), tenants, got)
+                       hh.stable_job, hh.job_years, rental_rules(lv), tenants, got)
     dweller = hh.town_dweller(T)
     rows = np.flatnonzero(dweller & (hh.tenure != PUBLIC_RENTAL))
     hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == hh.place[rows])
