@@ -233,7 +233,7 @@ def gumbel(key, ctr):
 # owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
 # and ``lost`` (rights lost by settling) are per row. The town table ``t`` is [18, towns]: one
 # lever or town quantity per row (see :func:`pack`), contiguous over towns.
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
     :func:`_settled` need (computed once per row)."""
@@ -252,12 +252,14 @@ def _row(h, lost, r, s):
 
 @njit(cache=True, inline="always")
 def _land(h, r):
-    return 0.0 if r[8][h] else float(r[7][h])
+    mu = float(r[7][h])  # (loaded first: a load under a condition stops vectorisation)
+    return 0.0 if r[8][h] else mu
 
 
 @njit(cache=True, inline="always")
 def _dividend(h, r):
-    return 0.0 if r[10][h] else float(r[9][h])
+    dividend = float(r[9][h])
+    return 0.0 if r[10][h] else dividend
 
 
 @njit(cache=True, inline="always")
@@ -373,22 +375,21 @@ def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_n
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def intention(rows, r, lost, t, g, s, out, nc):
+def intention(rows, r, lost, t, g, s, out):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
     urban = g[2]
     s_core = s[:17]
-    for c in prange(nc):
-        lo, hi = chunk(c, nc, rows.size)
-        for k in range(lo, hi):  # the utility differences (a loop without branches)
-            h = rows[k]
-            j = r[0][h]
-            hk = _row(h, lost[k], r, s_core)
-            home = r[1][h] if r[1][h] >= 0 else r[2][h]
-            # an alternative is unavailable: -50 as the specification does
-            out[k] = _settled(j, hk, t, s_core) - _resident(j, hk, t, s_core) if (home != j) & urban[j] else -50.0
-        for k in range(lo, hi):
-            out[k] = 1.0 / (1.0 + math.exp(-out[k]))
+    for k in prange(rows.size):  # the utility differences (a loop without branches: vectorised)
+        h = rows[k]
+        j = r[0][h]
+        hk = _row(h, lost[k], r, s_core)
+        hukou, origin, urban_j = r[1][h], r[2][h], urban[j]
+        diff = _settled(j, hk, t, s_core) - _resident(j, hk, t, s_core)
+        # an alternative is unavailable: -50 as the specification does
+        out[k] = diff if ((hukou if hukou >= 0 else origin) != j) & urban_j else -50.0
+    for k in prange(rows.size):
+        out[k] = 1.0 / (1.0 + exp(-out[k]))
 
 
 def pack(hh, rows, ctx):
@@ -448,5 +449,5 @@ def intention_rows(hh, rows: np.ndarray, ctx) -> np.ndarray:
     """Settlement intention of each row (compiled); see :func:`sim.decision.settlement_intention`."""
     r, lost, t, g, s = pack(hh, rows, ctx)
     out = np.empty(rows.size, dtype=np.float64)
-    intention(rows.astype(np.int64), r, lost, t, g, s, out, n_chunks())
+    intention(rows.astype(np.int64), r, lost, t, g, s, out)
     return out
