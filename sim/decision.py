@@ -237,12 +237,16 @@ def services(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
 def rights_value(hh: Households, rows: np.ndarray, eco: Economy, beh: Behaviour) -> dict[str, np.ndarray]:
     """Asset value (yuan) of each rural right still held: land at its per-mu value, the
     homestead, and collective shares as ``rights_discount_years`` of dividends."""
-    return {
-        "land": np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows] * eco.land_value_per_mu),
-        "homestead": np.where(hh.homestead_exited[rows], 0.0, hh.homestead_value[rows]),
-        "collective": np.where(hh.collective_exited[rows], 0.0,
-                               hh.dividend[rows] * beh.rights_discount_years),
-    }
+    return {name: right_value(hh, rows, name, eco, beh) for name in ("land", "homestead", "collective")}
+
+
+def right_value(hh: Households, rows: np.ndarray, name: str, eco: Economy, beh: Behaviour) -> np.ndarray:
+    """Asset value (yuan) of one rural right (``land``, ``homestead``, ``collective``) if held."""
+    if name == "land":
+        return np.where(hh.land_exited[rows], 0.0, hh.land_mu[rows] * eco.land_value_per_mu)
+    if name == "homestead":
+        return np.where(hh.homestead_exited[rows], 0.0, hh.homestead_value[rows])
+    return np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows] * beh.rights_discount_years)
 
 
 def rights_lost_on_settling(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
@@ -251,13 +255,13 @@ def rights_lost_on_settling(hh: Households, rows: np.ndarray, ctx: Context) -> n
     nothing of a right that is kept."""
     rights = ctx.levers.rights
     lost = np.zeros(rows.size)
-    for name, value in rights_value(hh, rows, ctx.economy, ctx.behaviour).items():
+    for name in ("land", "homestead", "collective"):
         rule = getattr(rights, name)
         if rule.on_settle == "surrendered":
             comp = rule.compensation_share if rule.paid_exit else 0.0
-            lost += value * max(0.0, 1.0 - comp)
+            lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * max(0.0, 1.0 - comp)
         elif rule.on_settle == "kept_for_life":
-            lost += value * KEPT_FOR_LIFE_LOSS
+            lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * KEPT_FOR_LIFE_LOSS
     return lost
 
 
