@@ -367,9 +367,10 @@ def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_n
                     v[j] += gumbel(key, base + np.uint64(1 + j))
                 if settle:
                     v_settle += gumbel(key, base + np.uint64(1 + T + pl))
-            for j in range(T):
-                if v[j] > best:
-                    best, best_a = v[j], 1 + j
+            for j in range(T):  # the first best (selects: the winner is random, a branch mispredicts)
+                better = v[j] > best
+                best_a = 1 + j if better else best_a
+                best = v[j] if better else best
             fallback_out[k] = best_a
             want_out[k] = 1 + T + pl if v_settle > best else best_a
 
