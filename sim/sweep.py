@@ -153,7 +153,7 @@ WARM_UP_POLICY = Path(__file__).resolve().parent.parent / "configs" / "policies"
 
 def _start_worker() -> None:
     """Initialise a local worker: single-threaded, and with the compiled passes loaded from
-    numba's cache by one year of a tiny run (about 0.4 s, once per worker rather than inside
+    numba's cache by one year of a tiny run (about 1 s, once per worker rather than inside
     its first run)."""
     _single_threaded()
     try:
