@@ -115,10 +115,12 @@ def log(x):
     hfsq = 0.5 * f * f
     return k * _LN2_HI - ((hfsq - (s * (hfsq + t1 + t2) + k * _LN2_LO)) - f)
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def exp(x):
-    """Exponential of x in [-700, 700], within 1 ulp (fdlibm's ``__ieee754_exp`` without its
-    special cases); vectorisable, as :func:`log`."""
+    """Exponential within 1 ulp (fdlibm's ``__ieee754_exp`` without its special cases) for x in
+    [-700, 700], the range it is clamped to; vectorisable, as :func:`log`."""
+    x = min(max(x, -700.0), 700.0)
     k = np.floor(x * 1.44269504088896338700e+00 + 0.5)
     hi = x - k * _LN2_HI
     lo = k * _LN2_LO

@@ -84,9 +84,10 @@ def test_counter_normal_is_the_inverse_normal_cdf_of_the_counter_uniform():
     assert kstest(z, "norm").pvalue > 1e-3
 
 
-def test_compiled_log_is_within_one_ulp_of_libm():
-    """kernels.log (fdlibm's algorithm, vectorisable) against numpy's log over the whole range of
-    positive normal floats, near 1, and at the uniforms' extremes."""
+def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
+    """kernels.log and kernels.exp (fdlibm's algorithms, vectorisable) against numpy's: log over
+    the whole range of positive normal floats, near 1 and at the uniforms' extremes; exp over
+    the range it is used on."""
     rng = np.random.default_rng(0)
     x = np.concatenate([np.exp(rng.uniform(-700, 700, 100_000)), rng.uniform(0, 1, 100_000),
                         1 + rng.uniform(-1e-6, 1e-6, 10_000), [1.0, 2.0, 0.5, 2.0 ** -53, 1 - 2.0 ** -53,
@@ -102,6 +103,18 @@ def test_compiled_log_is_within_one_ulp_of_libm():
     want = np.log(x)
     assert (np.abs(got - want) <= np.spacing(np.abs(want))).all()
     assert got[x == 1.0][0] == 0.0
+
+    @kernels.njit
+    def exps(x, out):
+        for i in range(x.size):
+            out[i] = kernels.exp(x[i])
+
+    x = np.concatenate([rng.uniform(-700, 700, 100_000), rng.uniform(-1, 1, 100_000), [0.0, 1.0, -1.0]])
+    got = np.empty_like(x)
+    exps(x, got)
+    want = np.exp(x)
+    assert (np.abs(got - want) <= np.spacing(want)).all()
+    assert got[x == 0.0][0] == 1.0
 
 
 def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour):
