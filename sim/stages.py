@@ -25,8 +25,8 @@ import numpy as np
 from sim import decision, kernels
 from sim.eligibility import eligible, priority_ranks
 from sim.households import DORM, NO_PLACE, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
-from sim.kernels import (BLOCK, at, chunk, exp, n_blocks, n_chunks, njit, normal, persons_here, prange, slot_uniform,
-                         town_values, uniform)
+from sim.kernels import (BLOCK, at, chunk, exp, n_blocks, n_chunks, njit, normal, persons_here, prange,
+                         slot_uniform, town_values, uniform)
 from sim.outputs import group_bits
 from sim.places import RURAL_COMMUNITY
 
@@ -70,6 +70,7 @@ def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.
 
 @njit(cache=True)
 def _ration(town, rank, tiebreak, weight, capacity, n_ranks, served):
+    """:func:`ration`: marks ``served`` (all False on entry)."""
     n_towns = capacity.size
     group = town * n_ranks + rank
     demand = np.zeros(n_towns * n_ranks)
@@ -485,11 +486,11 @@ NO_FLOW, FLOW_RETURNED, FLOW_MIGRATED, FLOW_MOVED, FLOW_SETTLED = 0, 1, 2, 3, 4
 def _move(rows, want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
           kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, stable_job,
           job_years, employed, owned_town, tenure, settled_year, kind, flow_origin, persons):
-    """Per household that decided (``rows``): move to the chosen place (a new town job is a placement's
-    stable job or the old employment; housing is owned, a dormitory with a placement, or
-    rented; insurance years are kept only between towns where both make them portable) and/or
-    settle there (urban hukou, children with the household). Writes, per row, the kind of flow,
-    its origin and its persons (before a return, after any other move)."""
+    """Per household that decided (``rows``): move to the chosen place (a new town job is a
+    placement's stable job or the old employment; housing is owned, a dormitory with a
+    placement, or rented; insurance years are kept only between towns where both make them
+    portable) and/or settle there (urban hukou, children with the household). Writes, per row,
+    the kind of flow, its origin and its persons (before a return, after any other move)."""
     for i in prange(rows.size):
         h = rows[i]
         w = want[h]
