@@ -108,7 +108,8 @@ def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, own
         talent_ok = (((rules[row, TAX_THRESHOLD] > 0) & (tax_paid[h] >= rules[row, TAX_THRESHOLD]))
                      | ((rules[row, SKILL_MIN] > 0) & (skill[h] >= rules[row, SKILL_MIN])))
         basic = ((use_res | use_job | purchase_req) & combo
-                 & (years_in_town[h] >= rules[row, MIN_YEARS]) & (insurance_years[h] >= rules[row, MIN_INSURANCE_YEARS])
+                 & (years_in_town[h] >= rules[row, MIN_YEARS])
+                 & (insurance_years[h] >= rules[row, MIN_INSURANCE_YEARS])
                  & (purchase_ok | (not purchase_req)) & (talent_ok | (rules[row, TALENT_REQUIRED] == 0)))
         talent_route = (rules[row, TALENT_ROUTE] > 0) & talent_ok
         score = (rules[row, W_YEAR] * years_in_town[h] + rules[row, W_INSURANCE] * insurance_years[h]
