@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from sim.calibrate import ROOT, errors, load_spec, mae, observed, simulate
 from sim.cli import main
-from sim.config import load_behaviour
+from sim.configuration import load_behaviour
+from sim.experiments.calibration import ROOT, errors, load_spec, mae, observed, simulate
 
 SPEC = ROOT / "configs" / "calibration" / "china.toml"
 
@@ -17,8 +17,8 @@ SPEC = ROOT / "configs" / "calibration" / "china.toml"
 def test_calibrate_tiny_budget_writes_a_valid_behaviour_file(tmp_path):
     text = SPEC.read_text().replace("replications = 2", "replications = 1") \
         .replace("scale = 10000.0", "scale = 200000.0")
-    text = text.replace('data = "../../../shared/data/china_urbanization.csv"',
-                        f'data = "{(ROOT.parent / "shared" / "data" / "china_urbanization.csv").as_posix()}"')
+    text = text.replace('data = "../../data/china_urbanization.csv"',
+                        f'data = "{(ROOT / "data" / "china_urbanization.csv").as_posix()}"')
     text = text.replace('package = "../policies/china_2012_2019.toml"',
                         f'package = "{(ROOT / "configs" / "policies" / "china_2012_2019.toml").as_posix()}"')
     spec = tmp_path / "spec.toml"
@@ -52,11 +52,11 @@ def test_committed_calibration_reproduces_its_fit():
 
 
 def test_calibration_range_outside_the_behaviour_bounds_is_refused(tmp_path):
-    from sim.config import ConfigError
+    from sim.configuration import ConfigError
 
     text = SPEC.read_text().replace("range = [0.05, 0.4]", "range = [0.05, 1.5]")
-    text = text.replace('data = "../../../shared/data/china_urbanization.csv"',
-                        f'data = "{(ROOT.parent / "shared" / "data" / "china_urbanization.csv").as_posix()}"')
+    text = text.replace('data = "../../data/china_urbanization.csv"',
+                        f'data = "{(ROOT / "data" / "china_urbanization.csv").as_posix()}"')
     spec = tmp_path / "spec.toml"
     spec.write_text(text)
     with pytest.raises(ConfigError, match=r"parameters\[2\]\.range"):
