@@ -4,13 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check docs bench clean
+.PHONY: all run test check docs bench clean warmup
 
+all: $(STAMP)
+
+# Set up: the virtual environment, then the engine's compiled kernels into numba's cache, with
+# progress (`sim warmup`), so the first `make run` does not compile silently for minutes.
 $(STAMP): pyproject.toml
+	@echo "make: creating $(VENV) and installing hukou-sim with its dependencies (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/sim warmup
 	touch $(STAMP)
+
+warmup: $(STAMP)
+	$(BIN)/sim warmup
 
 # The default comparison (experiments/dehong_default.toml): Dehong's 2011 package against the
 # pre-reform counterfactual, 10 replications, one agent per household, through `sim sweep` on
@@ -22,7 +31,7 @@ run: $(STAMP)
 
 # Regenerate docs/packages.md (lever table and a 20-replication target run of each seed package).
 docs: $(STAMP)
-	$(BIN)/python -m sim.packages --replications 20
+	$(BIN)/python -m sim.report.packages --replications 20
 
 # Performance benchmark (issue 6): engine speed at 100k and 1M households, ratio to the
 # idiomatic Mesa reference, memory per household, and a Qingdao-size run.
@@ -31,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep_speedup.py
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)

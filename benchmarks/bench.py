@@ -36,8 +36,8 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 kind, scale, years = {kind!r}, {scale!r}, {years!r}
 if kind == "engine":
-    from sim.model import SettlementModel
-    from sim.config import load_policy
+    from sim.engine.model import SettlementModel
+    from sim.configuration import load_policy
     pol = load_policy({policy!r})
     warm = SettlementModel(pol, seed=9, scale=max(scale * 20, 200.0), start=2018, end=2019).run()  # compile / warm caches
     del warm

@@ -2,7 +2,7 @@
 
 One :class:`HouseholdAgent` (a ``mesa.Agent``) per household, holding its state as plain Python
 scalars; :class:`ReferenceModel` (a ``mesa.Model``) runs the same eight stages as
-:class:`sim.model.SettlementModel` in the same order. What a household does on its own (work,
+:class:`sim.engine.model.SettlementModel` in the same order. What a household does on its own (work,
 age, check its eligibility, choose, buy a home, move, exit its rights) is an agent method run
 with ``self.agents.shuffle_do(...)`` in scalar Python (``math.log``, a loop over towns for the
 utility of each alternative, draws from ``self.random``); what is town-level by nature (the
@@ -14,14 +14,14 @@ It is an oracle and a yardstick, not a second engine:
 
 * **oracle** - ``tests/test_reference.py`` runs both models on the same seeds and checks that the
   headline metrics agree within sampling error. The starting population is the engine's own
-  (:func:`sim.households.synthesize` on the same stream, converted row by row into agents), so
+  (:func:`sim.world.households.synthesize` on the same stream, converted row by row into agents), so
   the comparison is paired at the start; the draws after it are Mesa's (``self.random``), so the
   agreement is statistical, not draw for draw;
 * **yardstick** - ``python benchmarks/reference_mesa.py`` times it (agent-steps per second).
 
-Every rule mirrors ``sim/stages.py``, ``sim/decision.py`` and ``sim/eligibility.py``; the
+Every rule mirrors ``sim/engine/stages/``, ``sim/engine/decision.py`` and ``sim/engine/eligibility.py``; the
 docstrings name the engine function each method mirrors. Configs, lever resolution
-(:func:`sim.levers.resolve`) and the place graph (:func:`sim.places.build_places`) are shared.
+(:func:`sim.engine.levers.resolve`) and the place graph (:func:`sim.world.places.build_places`) are shared.
 
     .venv/bin/python benchmarks/reference_mesa.py [--policy configs/policies/qingdao_2017.toml]
         [--scale 31] [--years 3]
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.config import (  # noqa: E402
+from sim.configuration import (  # noqa: E402
     Behaviour,
     ConfigError,
     Policy,
@@ -56,7 +56,8 @@ from sim.config import (  # noqa: E402
     load_policy,
     load_region,
 )
-from sim.households import (  # noqa: E402
+from sim.engine.levers import Levers, resolve  # noqa: E402
+from sim.world.households import (  # noqa: E402
     DORM,
     NO_PLACE,
     OWNED,
@@ -66,14 +67,13 @@ from sim.households import (  # noqa: E402
     Households,
     synthesize,
 )
-from sim.levers import Levers, resolve  # noqa: E402
-from sim.places import RURAL_COMMUNITY, Places, build_places  # noqa: E402
+from sim.world.places import RURAL_COMMUNITY, Places, build_places  # noqa: E402
 
-POPULATION_STREAM = 0  # sim.model.STREAMS["population"]: the same starting households as the engine
-KEPT_FOR_LIFE_LOSS = 0.3  # sim.decision.KEPT_FOR_LIFE_LOSS
+POPULATION_STREAM = 0  # sim.engine.model.STREAMS["population"]: the same starting households as the engine
+KEPT_FOR_LIFE_LOSS = 0.3  # sim.engine.decision.KEPT_FOR_LIFE_LOSS
 RIGHTS = (("land", "land_exited"), ("homestead", "homestead_exited"), ("collective", "collective_exited"))
 HH_FIELDS = [f.name for f in fields(Households)]
-GROUP_NAMES = ("all", "new_generation", "with_children", "with_land", "native", "outsider")  # sim.outputs
+GROUP_NAMES = ("all", "new_generation", "with_children", "with_land", "native", "outsider")  # sim.configuration.SETTLEMENT_GROUPS
 INF = math.inf
 
 
@@ -96,7 +96,7 @@ def _gumbel(u: float) -> float:
 
 class HouseholdAgent(mesa.Agent):
     """One household; its state is the engine's household row as Python scalars (see
-    :class:`sim.households.Households` for the meaning of each attribute)."""
+    :class:`sim.world.households.Households` for the meaning of each attribute)."""
 
     def __init__(self, model: ReferenceModel, index: int, state: dict[str, Any]):
         super().__init__(model)
@@ -108,7 +108,7 @@ class HouseholdAgent(mesa.Agent):
         self.eligible_here = False
         self.start_migrant = False
 
-    # ---- derived state (sim.households.Households methods) ----------------------------------
+    # ---- derived state (sim.world.households.Households methods) ----------------------------------
 
     @property
     def size(self) -> int:
@@ -138,7 +138,7 @@ class HouseholdAgent(mesa.Agent):
         return 0
 
     def in_group(self, group: str) -> bool:
-        """sim.eligibility._membership."""
+        """sim.engine.eligibility._membership."""
         if group == "students":
             return self.graduate
         if group == "soldiers":
@@ -154,7 +154,7 @@ class HouseholdAgent(mesa.Agent):
         raise ValueError(f"unknown group {group!r}")
 
     def priority_rank(self) -> int:
-        """sim.stages.priority_rank: index of the first listed group the household is in."""
+        """sim.engine.rationing.priority_rank: index of the first listed group the household is in."""
         order = self.model.levers.priority.order
         for i, group in enumerate(order):
             if self.in_group(group):
@@ -162,12 +162,12 @@ class HouseholdAgent(mesa.Agent):
         return len(order)
 
     def has_permit(self, town: int) -> bool:
-        """sim.decision.has_permit."""
+        """sim.engine.decision.has_permit."""
         years = self.years_in_town if self.place == town else 0
         return years >= self.model.tl.permit_min_years[town]
 
     def non_wage_income(self) -> tuple[float, float, float, float]:
-        """sim.decision.non_wage_income: (home, away, settled before the subsidy, the subsidy
+        """sim.engine.decision.non_wage_income: (home, away, settled before the subsidy, the subsidy
         added when settled in a town that keeps agricultural subsidies)."""
         m = self.model
         eco, rights = m.economy, m.levers.rights
@@ -185,7 +185,7 @@ class HouseholdAgent(mesa.Agent):
         return home, away, settled, subsidy * land_kept
 
     def rights_values(self) -> dict[str, float]:
-        """sim.decision.rights_value."""
+        """sim.engine.decision.rights_value."""
         m = self.model
         return {
             "land": 0.0 if self.land_exited else self.land_mu * m.economy.land_value_per_mu,
@@ -195,7 +195,7 @@ class HouseholdAgent(mesa.Agent):
         }
 
     def rights_lost_on_settling(self) -> float:
-        """sim.decision.rights_lost_on_settling."""
+        """sim.engine.decision.rights_lost_on_settling."""
         rights = self.model.levers.rights
         lost = 0.0
         for name, value in self.rights_values().items():
@@ -210,7 +210,7 @@ class HouseholdAgent(mesa.Agent):
     # ---- 1. labour market ------------------------------------------------------------------
 
     def labour(self) -> None:
-        """sim.stages.labour_market, the household part before the job programmes: employment
+        """sim.engine.stages.labour_market, the household part before the job programmes: employment
         (one draw for the household: all workers or one fewer), stable jobs kept, lost or
         gained; last year's placement offer lapses."""
         m, beh = self.model, self.model.behaviour
@@ -228,7 +228,7 @@ class HouseholdAgent(mesa.Agent):
         self.placement = NO_PLACE
 
     def earn(self) -> None:
-        """sim.stages.labour_market, the end: realised income and savings."""
+        """sim.engine.stages.labour_market, the end: realised income and savings."""
         m, beh = self.model, self.model.behaviour
         home, away, settled, subsidy = self.non_wage_income()
         if not self.town_dweller():
@@ -248,7 +248,7 @@ class HouseholdAgent(mesa.Agent):
     # ---- 2. ageing ---------------------------------------------------------------------------
 
     def age(self) -> None:
-        """sim.stages.ageing (the model sets this year's birth and death probabilities)."""
+        """sim.engine.stages.ageing (the model sets this year's birth and death probabilities)."""
         m = self.model
         r = m.random
         self.head_age += 1
@@ -279,15 +279,15 @@ class HouseholdAgent(mesa.Agent):
     # ---- 3. eligibility ----------------------------------------------------------------------
 
     def check_eligibility(self) -> None:
-        """sim.stages.eligibility: a migrant's eligibility in the town where it lives (and its
-        groups as the year's decisions begin, sim.outputs.group_masks)."""
+        """sim.engine.stages.eligibility: a migrant's eligibility in the town where it lives (and its
+        groups as the year's decisions begin, sim.engine.groups.group_bits)."""
         self.start_groups = (True, self.birth_year >= 1980, self.kids_school > 0,
                              self.land_mu > 0 and not self.land_exited, self.native, not self.native)
         self.start_migrant = self.is_migrant()
         self.eligible_here = self.start_migrant and self.eligible_in_own_town()
 
     def eligible_in_own_town(self) -> bool:
-        """sim.eligibility._eligible for the town where the household lives (natives under the
+        """sim.engine.eligibility._eligible for the town where the household lives (natives under the
         ``hukou`` rules, outsiders under ``hukou_outsiders``)."""
         m = self.model
         town = self.place
@@ -372,12 +372,12 @@ class HouseholdAgent(mesa.Agent):
 
     def town_utility(self, j: int, settle: bool, pre: SimpleNamespace) -> float:
         """Utility of living in town ``j`` as a resident (``settle`` False) or with its hukou:
-        the sum of the terms of sim.decision.utilities for this one alternative."""
+        the sum of the terms of sim.engine.decision.utilities for this one alternative."""
         m, beh, tl = self.model, self.model.behaviour, self.model.tl
         here = self.place == j
         permit = (self.years_in_town if here else 0) >= tl.permit_min_years[j]
 
-        # income (sim.decision.income)
+        # income (sim.engine.decision.income)
         p_emp = 1.0 if self.placement == j else m.employment_rate[j]
         wage = pre.earn * m.wage[j] * p_emp
         if settle:
@@ -386,7 +386,7 @@ class HouseholdAgent(mesa.Agent):
             other = pre.away
         inc = max(wage + other, 1000.0)
 
-        # housing (sim.decision.housing_cost, public_rental_eligible)
+        # housing (sim.engine.decision.housing_cost, public_rental_eligible)
         if self.owned_town == j:
             housing = 0.0
         else:
@@ -407,7 +407,7 @@ class HouseholdAgent(mesa.Agent):
 
         v = beh.beta_income * math.log(inc / pre.size) - beh.beta_housing * housing / inc
 
-        # schooling (sim.decision.schooling, school_access)
+        # schooling (sim.engine.decision.schooling, school_access)
         kids = self.kids_school
         if kids:
             seat = m.seat_access[j]
@@ -420,28 +420,28 @@ class HouseholdAgent(mesa.Agent):
                 v += kids * (beh.beta_school * acc - beh.beta_left_behind * (1.0 - acc) * native
                              - (beh.beta_exam * acc if not tl.local_exam[j] else 0.0))
 
-        # services (sim.decision.services) and rural rights (sim.decision.rights_kept)
+        # services (sim.engine.decision.services) and rural rights (sim.engine.decision.rights_kept)
         if settle:
             v += beh.beta_services - beh.beta_rights * math.log1p(pre.lost / inc)
         elif permit:
             v += beh.beta_services * tl.permit_coverage[j]
 
-        # distance, network and kin, generation (sim.decision.distance, network, generation)
+        # distance, network and kin, generation (sim.engine.decision.distance, network, generation)
         v += pre.distance[j] + beh.beta_network * pre.network[j] + pre.generation
         if pre.kin_place == j:
             v += beh.beta_kin
 
-        # moving and insurance lost (sim.decision.moving)
+        # moving and insurance lost (sim.engine.decision.moving)
         if not here:
             v -= beh.beta_move
             if pre.in_town and not (pre.here_portable and tl.insurance_portable[j]):
                 v -= beh.beta_insurance_loss * self.insurance_years
 
-        # constants (sim.decision.constants)
+        # constants (sim.engine.decision.constants)
         return v + (m.asc_settle[j] if settle else m.asc_resident[j])
 
     def choose(self) -> None:
-        """sim.stages.choice for one household: a household without urban hukou that reviews
+        """sim.engine.stages.choice for one household: a household without urban hukou that reviews
         its situation (or holds a placement) picks the alternative of highest utility plus
         Gumbel noise, keeping the best alternative without settling as its fallback; a migrant's
         settlement intention is the binary logit settle-here vs resident-here."""
@@ -485,7 +485,7 @@ class HouseholdAgent(mesa.Agent):
         self.want = best_alt
 
     def baseline_intention(self) -> None:
-        """Settlement intention in the starting state (sim.model.SettlementModel._baseline)."""
+        """Settlement intention in the starting state (sim.engine.model.SettlementModel._baseline)."""
         self.intention = math.nan
         self.want = -1
         if self.is_migrant():
@@ -497,7 +497,7 @@ class HouseholdAgent(mesa.Agent):
             self.intention = _sigmoid(diff)
 
     def buy_home(self) -> None:
-        """sim.stages.buy_homes: a town resident staying in its town who owns no home buys
+        """sim.engine.stages.buy_homes: a town resident staying in its town who owns no home buys
         one with probability ``purchase_rate`` when savings cover the up-front cost."""
         m = self.model
         T, place, want = m.T, self.place, self.want
@@ -517,7 +517,7 @@ class HouseholdAgent(mesa.Agent):
     # ---- 5. capacity: moves --------------------------------------------------------------------
 
     def move(self) -> None:
-        """sim.stages.apply_moves for one household (``want`` is after the quota)."""
+        """sim.engine.stages.apply_moves for one household (``want`` is after the quota)."""
         m = self.model
         T, want = m.T, self.want
         if want < 0:
@@ -567,7 +567,7 @@ class HouseholdAgent(mesa.Agent):
     # ---- 6. rights -----------------------------------------------------------------------------
 
     def exit_rights(self) -> None:
-        """sim.stages.rights for one settled native household."""
+        """sim.engine.stages.rights for one settled native household."""
         m = self.model
         if not (self.hukou_urban and self.native and self.origin >= m.T):
             return
@@ -611,7 +611,7 @@ class HouseholdAgent(mesa.Agent):
 class ReferenceModel(mesa.Model):
     """One replication of a policy package on a region, with one Mesa agent per household.
 
-    Same parameters as :class:`sim.model.SettlementModel` (paths or loaded objects). The
+    Same parameters as :class:`sim.engine.model.SettlementModel` (paths or loaded objects). The
     starting population is the engine's (same seed, replication and population stream); the
     agents' later draws come from Mesa's ``self.random``, seeded from ``seed`` and
     ``replication``.
@@ -768,7 +768,7 @@ class ReferenceModel(mesa.Model):
     @staticmethod
     def ration(candidates: list[tuple[int, int, float, float, HouseholdAgent]],
                capacity: list[float]) -> list[HouseholdAgent]:
-        """sim.stages.ration: candidates ``(town, rank, tiebreak, weight, agent)`` are served
+        """sim.engine.rationing.ration: candidates ``(town, rank, tiebreak, weight, agent)`` are served
         town by town in (rank, tiebreak) order while their cumulative weight fits the town's
         capacity; once a town is full, nobody after is served."""
         by_town: dict[int, list] = defaultdict(list)
@@ -789,7 +789,7 @@ class ReferenceModel(mesa.Model):
     # ---- 1. labour market ------------------------------------------------------------------------
 
     def labour_market(self) -> None:
-        """sim.stages.labour_market."""
+        """sim.engine.stages.labour_market."""
         beh = self.behaviour
         self.wage = [w * (1.0 + beh.wage_growth) for w in self.wage]
         self.rural_index *= 1.0 + beh.rural_income_growth
@@ -799,7 +799,7 @@ class ReferenceModel(mesa.Model):
 
     def job_programmes(self) -> None:
         """Placements to villagers at the nearest town offering them, and training places to
-        migrants, each rationed by priority (sim.stages.labour_market)."""
+        migrants, each rationed by priority (sim.engine.stages.labour_market)."""
         T, tl, r = self.T, self.tl, self.random
         offers = tl.placements
         if sum(offers) > 0:
@@ -825,7 +825,7 @@ class ReferenceModel(mesa.Model):
     # ---- 2. ageing -------------------------------------------------------------------------------
 
     def ageing(self) -> None:
-        """sim.stages.ageing: the crude birth and death rates become per-household and
+        """sim.engine.stages.ageing: the crude birth and death rates become per-household and
         per-elder probabilities from this year's totals, then every household ages."""
         beh = self.behaviour
         pop = young = elders = 0
@@ -840,7 +840,7 @@ class ReferenceModel(mesa.Model):
     # ---- 4. choice: purchase cost ----------------------------------------------------------------
 
     def purchase_cost(self, a: HouseholdAgent, will_have_hukou: bool) -> tuple[float, float]:
-        """sim.stages.purchase_cost."""
+        """sim.engine.stages.purchase_cost."""
         eco, tl = self.economy, self.tl
         town = a.place
         value = self.price[town] * eco.home_floor_area_m2
@@ -858,7 +858,7 @@ class ReferenceModel(mesa.Model):
     # ---- 5. capacity -------------------------------------------------------------------------------
 
     def capacity(self) -> None:
-        """sim.stages.capacity: quota (refused households take their fallback), moves, reserved
+        """sim.engine.stages.capacity: quota (refused households take their fallback), moves, reserved
         jobs, public rental, school seats."""
         self.quota()
         self.agents.shuffle_do("move")
@@ -882,7 +882,7 @@ class ReferenceModel(mesa.Model):
         self.year_counts["quota_refused_households"] = len(refused) * self.scale
 
     def reserved_jobs(self) -> None:
-        """sim.stages.reserved_jobs."""
+        """sim.engine.stages.reserved_jobs."""
         jobs = self.tl.reserved_jobs
         if sum(jobs) == 0:
             return
@@ -896,7 +896,7 @@ class ReferenceModel(mesa.Model):
         self.year_counts["reserved_jobs_filled"] = len(got) * self.scale
 
     def public_rental(self) -> None:
-        """sim.stages.public_rental: free units to eligible applicants by priority."""
+        """sim.engine.stages.public_rental: free units to eligible applicants by priority."""
         T, tl, r, k = self.T, self.tl, self.random, self.scale
         used = [0.0] * T
         cand = []
@@ -929,7 +929,7 @@ class ReferenceModel(mesa.Model):
         self.rental_access = [h / max(ap, 1e-9) if ap > 0 else 1.0 for ap, h in zip(applicants, housed)]
 
     def school_seats(self) -> None:
-        """sim.stages.school_seats: hukou (or permit-basis) children first, then incumbents,
+        """sim.engine.stages.school_seats: hukou (or permit-basis) children first, then incumbents,
         then non-hukou children admitted under the admission share, by priority; a native
         migrant's child without a seat is left behind."""
         T, tl, r, k = self.T, self.tl, self.random, self.scale
@@ -969,7 +969,7 @@ class ReferenceModel(mesa.Model):
     # ---- 7. feedback --------------------------------------------------------------------------------
 
     def feedback(self) -> None:
-        """sim.stages.feedback: 人地钱挂钩 transfers buy seats and units and bring land; seats
+        """sim.engine.stages.feedback: 人地钱挂钩 transfers buy seats and units and bring land; seats
         grow; public rental is built; rents and prices follow wages, demand and land."""
         T, tl, beh, k = self.T, self.tl, self.behaviour, self.scale
         settlers = [0.0] * T
@@ -1014,7 +1014,7 @@ class ReferenceModel(mesa.Model):
         self.reclassify()
 
     def reclassify(self) -> None:
-        """sim.stages.reclassify: rural communities past the non-farm threshold become urban
+        """sim.engine.stages.reclassify: rural communities past the non-farm threshold become urban
         (their resident members take local urban hukou); urban-village households are converted
         at the scheduled share."""
         T, lv, r, k = self.T, self.levers, self.random, self.scale
@@ -1056,7 +1056,7 @@ class ReferenceModel(mesa.Model):
     # ---- 8. record ------------------------------------------------------------------------------------
 
     def record(self) -> None:
-        """sim.outputs.record_year: the year's metrics (the households' part of the row)."""
+        """sim.engine.stages.s8_record.record: the year's metrics (the households' part of the row)."""
         k, c, urban, tl = self.scale, self.year_counts, self.urban, self.tl
         population = urban_res = hukou_urban = left = non_hukou = rental_sub = 0.0
         n_mig = n_elig = 0
@@ -1134,7 +1134,7 @@ class ReferenceModel(mesa.Model):
         self.record_towns()
 
     def record_groups(self) -> None:
-        """Settlement by group (sim.outputs.record_year, groups.parquet): the year's starting
+        """Settlement by group (sim.engine.stages.s8_record.record, groups.parquet): the year's starting
         migrants of each group, their eligibility and intention, and the group's settlers."""
         k = self.scale
         n = len(GROUP_NAMES)
@@ -1169,7 +1169,7 @@ class ReferenceModel(mesa.Model):
             })
 
     def record_towns(self) -> None:
-        """The year's town table (sim.outputs.record_year, towns.parquet)."""
+        """The year's town table (sim.engine.stages.s8_record.record, towns.parquet)."""
         T, k = self.T, self.scale
         residents, holders, tenants = [0.0] * T, [0.0] * T, [0.0] * T
         for a in self.households:
@@ -1264,7 +1264,7 @@ def main() -> int:
     print(f"reference: {m.n} households, {args.years} years: setup {t1 - t0:.1f} s, "
           f"steps {t2 - t1:.1f} s, {steps / (t2 - t1):,.0f} agent-steps/s")
     if args.engine:
-        from sim.model import SettlementModel
+        from sim.engine.model import SettlementModel
 
         t0 = time.perf_counter()
         e = SettlementModel(policy, region, seed=args.seed, start=start, end=end, scale=args.scale)

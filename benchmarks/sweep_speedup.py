@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.experiment import load_experiment  # noqa: E402
-from sim.sweep import run_sweep  # noqa: E402
+from sim.experiments.spec import load_experiment  # noqa: E402
+from sim.experiments.sweep import run_sweep  # noqa: E402
 
 
 def main() -> int:
@@ -46,7 +46,7 @@ path = "hukou.default.open"
 values = [false, true]
 """)
     exp = load_experiment(exp_path)
-    from sim.sweep import local_executor
+    from sim.experiments.sweep import local_executor
 
     rows = []
     for workers in (1, 2):

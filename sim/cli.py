@@ -17,15 +17,31 @@ common random numbers) into ``OUT/<package>/`` and their rates are printed side 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
-from sim.config import ConfigError, check_file
-from sim.targets import format_table
+from sim import __version__
+from sim.configuration import (
+    CONFIGS,
+    EXPERIMENTS,
+    PROJECT_ROOT,
+    ConfigError,
+    check_policy_against_region,
+    load_behaviour,
+    load_policy,
+    load_region,
+    read_toml,
+)
+from sim.configuration.settings import SETTINGS
+from sim.errors import SimError, UsageError
+from sim.outputs.files import child, remove_ours
+from sim.outputs.targets import format_table
 
 SUMMARY = [
     ("resident_urbanization", "resident urbanisation", "pct"),
@@ -88,7 +104,7 @@ def summary_table(results: dict[str, pl.DataFrame]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.run import run_package
+    from sim.experiments.run import run_package
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     several = len(args.policy) > 1
@@ -108,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         res = run_package(policy, args.region, args.behaviour, seed=args.seed,
                           replications=args.replications, start=args.start, end=args.end,
                           scale=args.scale, snapshot_years=tuple(args.snapshot_years or ()),
-                          out=out, progress=not args.quiet)
+                          out=out, progress=not args.quiet, replace=args.replace)
         results[res.package] = res.metrics
         print(f"{res.package}: wrote {res.out} ({res.manifest['wall_time_s']:.1f} s)")
         if several:  # the order given: the first package is the reference in reports
@@ -126,8 +142,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    from sim.config import load_policy
-    from sim.run import run_package
+    from sim.configuration import load_policy
+    from sim.experiments.run import run_package
 
     pol = load_policy(args.policy)
     region = args.region or pol.region_path
@@ -138,8 +154,8 @@ def cmd_targets(args: argparse.Namespace) -> int:
               file=sys.stderr)
     res = run_package(pol, region, args.behaviour, seed=args.seed,
                       replications=args.replications, start=args.start, end=args.end,
-                      scale=args.scale, out=args.out, progress=not args.quiet)
-    from sim.targets import attainment
+                      scale=args.scale, out=args.out, progress=not args.quiet, replace=args.replace)
+    from sim.outputs.targets import attainment
 
     table = res.tables.get("targets")
     if table is None:
@@ -163,18 +179,14 @@ def _report(rep) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.compare import format_comparison, paired_comparison
-    from sim.experiment import load_experiment
-    from sim.sweep import read_output, run_sweep
+    from sim.experiments.compare import format_comparison, paired_comparison
+    from sim.experiments.spec import load_experiment
+    from sim.experiments.sweep import read_output, run_sweep
 
     exp = load_experiment(args.experiment)
-    out = Path(args.out) if args.out else Path("results") / exp.name
-    if args.replace and out.exists():
-        if not (out / "design.parquet").is_file():
-            raise FileExistsError(f"{out} is not a sweep folder; not deleting it")
-        import shutil
-
-        shutil.rmtree(out)
+    out = Path(args.out) if args.out else child(Path("results"), exp.name, "experiment name")
+    if args.replace:
+        remove_ours(out, "sweep")
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                     progress=not args.quiet)
     _report(rep)
@@ -199,8 +211,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
     """Target attainment of each package that states targets and ran on its own region."""
-    from sim.config import load_policy
-    from sim.targets import attainment
+    from sim.configuration import load_policy
+    from sim.outputs.targets import attainment
 
     for path in exp.packages:
         pol = load_policy(path)
@@ -209,7 +221,7 @@ def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
             continue  # targets are stated for the package's own region only
         label = pol.name
         if len(choices) > 1:
-            from sim.config import load_region
+            from sim.configuration import load_region
 
             label = f"{pol.name}@{load_region(pol.region_path).region.name}"
         table = attainment(metrics.filter(pl.col("package") == label), pol.targets)
@@ -219,9 +231,9 @@ def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import format_comparison, paired_comparison
-    from sim.experiment import adhoc_experiment
-    from sim.sweep import read_output, run_sweep
+    from sim.experiments.compare import format_comparison, paired_comparison
+    from sim.experiments.spec import adhoc_experiment
+    from sim.experiments.sweep import read_output, run_sweep
 
     exp = adhoc_experiment(args.policy, args.region, args.replications, args.seed, args.start,
                            args.end, args.scale)
@@ -240,15 +252,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from sim.compare import sensitivity
-    from sim.experiment import load_experiment
-    from sim.sweep import read_output, run_sweep
+    from sim.experiments.compare import sensitivity
+    from sim.experiments.spec import load_experiment
+    from sim.experiments.sweep import read_output, run_sweep
 
     exp = load_experiment(args.experiment)
     if exp.design.method not in ("morris", "sobol"):
         raise ConfigError(f"{exp.path}: key 'design.method': sensitivity needs 'morris' or "
                           f"'sobol' (got '{exp.design.method}')")
-    out = Path(args.out) if args.out else Path("results") / exp.name
+    out = Path(args.out) if args.out else child(Path("results"), exp.name, "experiment name")
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
                     progress=not args.quiet)
     _report(rep)
@@ -271,7 +283,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.viewer import report
+    from sim.report.viewer import report
 
     path = report(args.results, args.out)
     print(f"report: {path.resolve()}")
@@ -283,105 +295,220 @@ def cmd_check(args: argparse.Namespace) -> int:
     for f in args.files:
         try:
             print(check_file(f))
-        except ConfigError as exc:
+        except SimError as exc:  # say what is wrong with this file, then check the next
             print(exc, file=sys.stderr)
             bad += 1
-    return 1 if bad else 0
+    return 2 if bad else 0
+
+
+def check_file(path: str | Path) -> str:
+    """Validate any config file, telling the kind from its tables. Returns a one-line summary."""
+    path = Path(path)
+    raw = read_toml(path)
+    if "package" in raw:
+        pol = load_policy(path)
+        if pol.region_path is not None:
+            check_policy_against_region(pol, load_region(pol.region_path))
+        return f"{path}: policy package '{pol.name}' OK"
+    if "region" in raw:
+        reg = load_region(path)
+        return f"{path}: region '{reg.region.name}' OK ({len(reg.towns)} towns, {len(reg.villages)} villages)"
+    if "behaviour" in raw:
+        load_behaviour(path)
+        return f"{path}: behaviour OK"
+    if "calibration" in raw:
+        from sim.experiments.calibration import load_spec
+
+        spec = load_spec(path)
+        load_policy(spec.package_path)
+        return f"{path}: calibration spec OK ({len(spec.parameters)} parameters)"
+    if "experiment" in raw:
+        from sim.experiments.spec import load_experiment
+
+        exp = load_experiment(path)
+        return f"{path}: experiment '{exp.name}' OK ({len(exp.points)} design points)"
+    raise ConfigError(
+        f"{path}: cannot tell what this file is; expected a [package], [region], [behaviour], "
+        "[calibration] or [experiment] table"
+    )
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a user error as one line (``sim: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"sim: error: {message} (see `{self.prog} --help`)\n")
+
+
+def setting(name: str):
+    """An argparse type for a bounded run setting (:data:`sim.configuration.settings.SETTINGS`)."""
+    def parse(text: str):
+        try:
+            return SETTINGS[name].parse(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def config_file(kind: str):
+    """An argparse type for an existing config file, with "did you mean" from the project's own
+    config and experiment files when it does not exist."""
+    def parse(text: str) -> str:
+        path = Path(text)
+        if path.is_file():
+            return text
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is a folder, not a {kind} file")
+        known = sorted({str(f.relative_to(PROJECT_ROOT)) for d in (CONFIGS, EXPERIMENTS)
+                        for f in d.rglob("*.toml")})
+        close = difflib.get_close_matches(text, known, n=2, cutoff=0.6) or \
+            [k for k in known if Path(k).stem == path.stem]
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise argparse.ArgumentTypeError(f"no such {kind} file: {text}{hint}")
+    parse.__name__ = f"{kind} file"
+    return parse
+
+
+def results_folder(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"no such results folder: {text}")
+    return text
+
+
+def _years(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--start", type=setting("start"), help=SETTINGS["start"].help)
+    p.add_argument("--end", type=setting("end"), help=SETTINGS["end"].help)
+
+
+def _run_args(p: argparse.ArgumentParser, replications: int, out_help: str) -> None:
+    p.add_argument("--region", type=config_file("region"),
+                   help="region TOML (default: the package's own region)")
+    p.add_argument("--behaviour", type=config_file("behaviour"),
+                   help="behaviour TOML (default: configs/behaviour/calibrated.toml)")
+    _years(p)
+    p.add_argument("--seed", type=setting("seed"), default=0, help=SETTINGS["seed"].help + " (default 0)")
+    p.add_argument("--replications", type=setting("replications"), default=replications,
+                   help=f"replications (default {replications})")
+    p.add_argument("--scale", type=setting("scale"), help=SETTINGS["scale"].help)
+    p.add_argument("--out", help=out_help)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=setting("workers"), default=None,
+                   help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (e.g. tcp://127.0.0.1:8786) instead "
+                   "of a local pool")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sim", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog="sim", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"hukou-sim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     r = sub.add_parser("run", help="run one or more policy packages and print a summary")
-    r.add_argument("policy", nargs="+", help="policy package TOML file(s)")
-    r.add_argument("--region", help="region TOML (default: the package's own region)")
-    r.add_argument("--behaviour", help="behaviour TOML (default: configs/behaviour/)")
-    r.add_argument("--start", type=int, help="first simulated year (default: the package's)")
-    r.add_argument("--end", type=int, help="last simulated year (default: the package's)")
-    r.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    r.add_argument("--replications", type=int, default=1, help="replications (default 1)")
-    r.add_argument("--scale", type=float, help="households per agent (default: the region's)")
-    r.add_argument("--snapshot-years", type=int, nargs="*", help="years to keep household state")
-    r.add_argument("--out", help="output folder (default: results/<package>-<time>)")
-    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("policy", nargs="+", type=config_file("policy"), help="policy package TOML file(s)")
+    _run_args(r, 1, "output folder (default: results/<package>-<time>)")
+    r.add_argument("--snapshot-years", type=setting("year"), nargs="*",
+                   help="years at which to keep household state")
+    r.add_argument("--replace", action="store_true",
+                   help="replace an earlier run folder at --out (only a run folder sim wrote)")
     r.set_defaults(func=cmd_run)
     t = sub.add_parser("targets", help="run a package and print its target attainment")
-    t.add_argument("policy", help="policy package TOML file")
-    t.add_argument("--region", help="region TOML (default: the package's own region)")
-    t.add_argument("--behaviour", help="behaviour TOML (default: configs/behaviour/)")
-    t.add_argument("--start", type=int)
-    t.add_argument("--end", type=int)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--replications", type=int, default=20, help="replications (default 20)")
-    t.add_argument("--scale", type=float, help="households per agent (default: the region's)")
-    t.add_argument("--out", help="also write the run's outputs here")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("policy", type=config_file("policy"), help="policy package TOML file")
+    _run_args(t, 20, "also write the run's outputs here")
+    t.add_argument("--replace", action="store_true",
+                   help="replace an earlier run folder at --out (only a run folder sim wrote)")
     t.set_defaults(func=cmd_targets)
     sw = sub.add_parser("sweep", help="run an experiment's design points x replications")
-    sw.add_argument("experiment", help="experiment TOML file")
+    sw.add_argument("experiment", type=config_file("experiment"), help="experiment TOML file")
     _executor_args(sw)
     sw.add_argument("--resume", action="store_true", help="skip runs already written")
     sw.add_argument("--replace", action="store_true",
-                    help="delete an earlier sweep in the output folder first and recompute")
+                    help="delete an earlier sweep in the output folder first and recompute "
+                    "(only a sweep folder sim wrote)")
     sw.add_argument("--out", help="output folder (default: results/<experiment>)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
     cp = sub.add_parser("compare", help="compare packages on the same replications (CRN)")
-    cp.add_argument("policy", nargs="+", help="policy package TOML files; the first is the reference")
-    cp.add_argument("--region", help="region TOML (default: each package's own)")
-    cp.add_argument("--replications", type=int, default=10)
-    cp.add_argument("--seed", type=int, default=0)
-    cp.add_argument("--start", type=int)
-    cp.add_argument("--end", type=int)
-    cp.add_argument("--scale", type=float)
+    cp.add_argument("policy", nargs="+", type=config_file("policy"),
+                    help="policy package TOML files; the first is the reference")
+    _run_args(cp, 10, "output folder (default: results/compare-<time>)")
     _executor_args(cp)
-    cp.add_argument("--out", help="output folder (default: results/compare-<time>)")
     cp.set_defaults(func=cmd_compare)
     se = sub.add_parser("sensitivity", help="Morris or Sobol indices for an experiment (SALib)")
-    se.add_argument("experiment", help="experiment TOML with design.method morris or sobol")
+    se.add_argument("experiment", type=config_file("experiment"),
+                    help="experiment TOML with design.method morris or sobol")
     _executor_args(se)
     se.add_argument("--out", help="output folder (default: results/<experiment>)")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
     se.set_defaults(func=cmd_sensitivity)
     rp = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
-    rp.add_argument("results", help="a sweep folder (sim sweep, make run) or a run folder (sim run)")
+    rp.add_argument("results", type=results_folder,
+                    help="a sweep folder (sim sweep, make run) or a run folder (sim run)")
     rp.add_argument("--out", help="output folder (default: RESULTS/report)")
     rp.set_defaults(func=cmd_report)
     sub.add_parser("calibrate", help="fit behaviour parameters to national statistics "
                    "(see `sim calibrate --help`)", add_help=False)
-    c = sub.add_parser("check", help="validate config files")
-    c.add_argument("files", nargs="+")
+    c = sub.add_parser("check", help="validate config files (every check a run would make)")
+    c.add_argument("files", nargs="+", help="config files: regions, packages, behaviour, "
+                   "experiments, calibration specs")
     c.set_defaults(func=cmd_check)
+    w = sub.add_parser("warmup", help="compile the engine's kernels into numba's cache, with "
+                       "progress (make does this after install)")
+    w.set_defaults(func=cmd_warmup)
     return p
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Compile every compiled pass now (:mod:`sim.engine.warmup`)."""
+    from sim.engine.warmup import warm
+
+    warm()
+    return 0
+
+
+def _conflicts(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flags that make no sense together, and year ranges given the wrong way round."""
+    if getattr(args, "resume", False) and getattr(args, "replace", False):
+        p.error("argument --replace: not allowed with --resume (one keeps the finished runs, the "
+                "other deletes them)")
+    if getattr(args, "scheduler", None) and getattr(args, "workers", None) is not None:
+        p.error("argument --workers: not allowed with --scheduler (the cluster's workers run)")
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    if start is not None and end is not None and end < start:
+        p.error(f"argument --end: must not be before --start (got --start {start} --end {end})")
+    if getattr(args, "replace", False) and hasattr(args, "out") and args.command in ("run", "targets") \
+            and args.out is None:
+        p.error("argument --replace: needs --out (the folder to replace)")
+    if hasattr(args, "workers") and args.workers is None and not getattr(args, "scheduler", None):
+        args.workers = os.cpu_count() or 1
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["calibrate"]:  # its own parser (sim.calibrate)
-        from sim.calibrate import main as calibrate_main
+    if argv[:1] == ["calibrate"]:  # its own parser (sim.experiments.calibration)
+        from sim.experiments.calibration import main as calibrate_main
 
         try:
             return calibrate_main(argv[1:])
-        except ConfigError as exc:
-            print(f"sim: configuration error:\n{exc}", file=sys.stderr)
+        except SimError as exc:
+            print(f"sim: {exc}", file=sys.stderr)
             return 2
-    args = build_parser().parse_args(argv)
-    if getattr(args, "replications", 1) is not None and getattr(args, "replications", 1) < 1:
-        print("sim: --replications must be at least 1", file=sys.stderr)
-        return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _conflicts(parser, args)
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"sim: configuration error:\n{exc}", file=sys.stderr)
         return 2
-    except (FileExistsError, FileNotFoundError) as exc:
+    except SimError as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - report viewer errors plainly
-        from sim.viewer import ResultsError
-
-        if isinstance(exc, ResultsError):
-            print(f"sim: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except KeyboardInterrupt:
+        print("sim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sim.config import Policy, load_behaviour, load_policy, load_region
-from sim.model import SettlementModel
-from sim.outputs import frames
+from sim.configuration import Policy, load_behaviour, load_policy, load_region
+from sim.engine.model import SettlementModel
+from sim.outputs.tables import frames
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

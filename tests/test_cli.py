@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pytest
 
 from sim.cli import main
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 
 
 def test_sim_run_writes_all_outputs(tmp_path, capsys):
@@ -26,7 +27,9 @@ def test_sim_run_writes_all_outputs(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 5 and manifest["replications"] == 2
     assert {"levers", "region", "behaviour"} <= set(manifest["resolved"])
-    assert "mesa" in manifest["versions"] and manifest["wall_time_s"] > 0 and manifest["commit"]
+    prov = manifest["provenance"]
+    assert "mesa" in prov["versions"] and manifest["wall_time_s"] > 0 and prov["commit"]
+    assert prov["behaviour"]["path"].endswith(".toml") and len(prov["behaviour"]["sha256"]) == 64
     printed = capsys.readouterr().out
     assert "resident urbanisation" in printed and "hukou urbanisation" in printed
 
@@ -42,7 +45,109 @@ def test_sim_run_several_packages_side_by_side(tmp_path, capsys):
 def test_sim_check_reports_bad_files(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[behaviour]\nsource = "x"\nbeta_income = "high"\n')
-    assert main(["check", str(DATA / "base_policy.toml"), str(bad)]) == 1
+    assert main(["check", str(DATA / "base_policy.toml"), str(bad)]) == 2
     captured = capsys.readouterr()
     assert "OK" in captured.out
     assert "behaviour.beta_income" in captured.err
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad invocations: exit 2, one line naming the argument and what is allowed, no traceback
+# ---------------------------------------------------------------------------------------------
+
+POLICY = str(DATA / "base_policy.toml")
+
+
+def _outside_each_bound() -> list[tuple[list[str], str]]:
+    """One value just outside each declared bound (sim.configuration.settings.SETTINGS), on a
+    command that takes the setting."""
+    from sim.configuration.settings import SETTINGS
+
+    flags = {"seed": "run", "replications": "run", "scale": "run", "start": "run", "end": "run",
+             "workers": "compare"}
+    cases = []
+    for name, cmd in flags.items():
+        s = SETTINGS[name]
+        lo = s.lo if s.kind is float else s.lo - 1
+        hi = s.hi * 10 if s.kind is float else s.hi + 1
+        for value in ([lo] if s.lo_open or s.kind is int else []) + [hi]:
+            cases.append(([cmd, POLICY, f"--{name}", str(value)], f"--{name}"))
+        cases.append(([cmd, POLICY, f"--{name}", "abc"], f"--{name}"))
+    return cases
+
+
+BAD = [
+    *_outside_each_bound(),
+    (["run", POLICY, "--scale", "-5"], "--scale"),
+    (["run", POLICY, "--scale", "nan"], "--scale"),
+    (["run", POLICY, "--scale", "1e12"], "--scale"),
+    (["run", POLICY, "--seed", "-1"], "--seed"),
+    (["run", POLICY, "--start", "40000"], "--start"),
+    (["run", POLICY, "--end", "100000"], "--end"),
+    (["run", POLICY, "--start", "2018", "--end", "2016"], "--end"),
+    (["run", "configs/policies/dehong2011.toml"], "dehong_2011.toml"),
+    (["run", "nowhere.toml"], "policy"),
+    (["run", str(DATA)], "folder"),
+    (["run", POLICY, "--region", "configs/regions/dehongg.toml"], "dehong.toml"),
+    (["run", POLICY, "--behaviour", "missing.toml"], "--behaviour"),
+    (["run", POLICY, "--replace"], "--replace"),
+    (["run"], "policy"),
+    (["frobnicate"], "invalid choice"),
+    (["sweep", "experiments/dehong_defualt.toml"], "dehong_default.toml"),
+    (["sweep", "experiments/dehong_default.toml", "--resume", "--replace"], "--replace"),
+    (["sweep", "experiments/dehong_default.toml", "--workers", "0"], "--workers"),
+    (["sweep", "experiments/dehong_default.toml", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+     "--workers"),
+    (["compare", POLICY, "--replications", "0"], "--replications"),
+    (["targets", POLICY, "--replications", "-3"], "--replications"),
+    (["report", "no/such/folder"], "results folder"),
+    (["run", POLICY, "--unknown-flag"], "unrecognized"),
+]
+
+
+@pytest.mark.parametrize("argv,names", BAD, ids=[" ".join(a)[-60:] for a, _ in BAD])
+def test_bad_invocation_exits_2_with_one_line(argv, names, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # "did you mean" looks among the project's own configs
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--out", str(tmp_path / "o")] if argv[:1] == ["run"] and "--replace" not in argv
+             and "--help" not in argv else argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sim: error:") and names in lines[0], lines[0]
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_bad_invocation_table_is_long_enough():
+    assert len(BAD) >= 20
+
+
+def test_version_and_help_on_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and "hukou-sim" in capsys.readouterr().out
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            assert action.help, f"sim {name} {action.option_strings or action.dest}: no help text"
+
+
+def test_user_errors_in_a_run_exit_2_without_traceback(tmp_path):
+    """Errors found after parsing (a config's value) also give one line and exit 2, through the
+    installed command, not just in-process."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'[package]\nname = "x"\nextends = "{POLICY}"\nstart = 1990\nsource = "test"\n')
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(bad), "--region",
+                          str(DATA / "small_region.toml"), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "base year" in res.stderr
+    assert not (tmp_path / "o").exists()

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import ConfigError, check_file, load_behaviour, load_policy, load_region
-from sim.model import SettlementModel
+from sim.cli import check_file
+from sim.configuration import ConfigError, load_behaviour, load_policy, load_region
+from sim.engine.model import SettlementModel
+from sim.errors import OutputError
 from tests.conftest import DATA, ROOT
 
 REGION = (DATA / "small_region.toml").read_text()
@@ -178,13 +180,23 @@ def test_start_before_base_year_is_refused(behaviour):
 
 
 def test_out_folder_that_is_not_a_run_is_never_deleted(tmp_path):
-    from sim.run import run_package
+    from sim.experiments.run import run_package
 
     keep = tmp_path / "mine"
     keep.mkdir()
     (keep / "precious.txt").write_text("keep me")
-    with pytest.raises(FileExistsError):
-        run_package(DATA / "base_policy.toml", out=keep, end=2016)
+    for replace in (False, True):  # not ours: refused, with or without --replace
+        with pytest.raises(OutputError):
+            run_package(DATA / "base_policy.toml", out=keep, end=2016, replace=replace)
     assert (keep / "precious.txt").read_text() == "keep me"
     run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016)
-    run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016)  # a run replaces a run
+    with pytest.raises(OutputError, match="--replace"):  # an earlier run is kept unless asked
+        run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016)
+    run_package(DATA / "base_policy.toml", out=tmp_path / "run", end=2016, replace=True)
+    # a folder holding some other manifest.json (a finished sweep, another tool's) is not ours
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text("{}")
+    with pytest.raises(OutputError, match="not a folder hukou-sim created"):
+        run_package(DATA / "base_policy.toml", out=other, end=2016, replace=True)
+    assert (other / "manifest.json").is_file()

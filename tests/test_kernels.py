@@ -1,4 +1,4 @@
-"""The compiled choice kernel (sim.kernels) computes the specification (sim.decision) exactly:
+"""The compiled choice kernel (sim.engine.decision_kernel) computes the specification (sim.engine.decision) exactly:
 same choices, same intention, and identical model outputs from both engines."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
-from sim import decision, kernels
-from sim.model import SettlementModel
-from sim.outputs import frames
+from sim.engine import compiled, decision, decision_kernel
+from sim.engine.model import SettlementModel
+from sim.outputs.tables import frames
 
-pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed")
+pytestmark = pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba not installed")
 
 MIXES = {
     "base": {},
@@ -36,25 +36,25 @@ def test_kernel_equals_the_specification(mix, base, region, behaviour):
     hh, ctx = m.hh, m.context()
     rows = np.flatnonzero(~hh.hukou_urban)
     eligible = m.eligible_here[rows] | (np.arange(rows.size) % 3 == 0)
-    key = kernels.stream_key(1, 0, 7, m.year)
+    key = compiled.stream_key(1, 0, 7, m.year)
     A = decision.n_alternatives(m.T)
     v = decision.utilities(hh, rows, ctx, m.year, eligible)
-    noisy = v - np.log(-np.log(kernels.counter_uniform(key, rows, A)))
-    want, fallback = kernels.choose_rows(hh, rows, ctx, eligible, key)
+    noisy = v - np.log(-np.log(compiled.counter_uniform(key, rows, A)))
+    want, fallback = decision_kernel.choose_rows(hh, rows, ctx, eligible, key)
     assert (want == noisy.argmax(axis=1)).all()
     assert (fallback == noisy[:, : 1 + m.T].argmax(axis=1)).all()
-    w0, _ = kernels.choose_rows(hh, rows, ctx, eligible, key, draw_noise=False)
+    w0, _ = decision_kernel.choose_rows(hh, rows, ctx, eligible, key, draw_noise=False)
     assert (w0 == v.argmax(axis=1)).all()
     mig = np.flatnonzero(hh.migrant(m.T))
-    assert np.allclose(kernels.intention_rows(hh, mig, ctx),
+    assert np.allclose(decision_kernel.intention_rows(hh, mig, ctx),
                        decision.settlement_intention(hh, mig, ctx, m.year), atol=1e-12)
 
 
 def test_counter_noise_is_uniform_and_depends_on_every_key_part():
-    u = kernels.counter_uniform(kernels.stream_key(1, 0, 7, 2020), np.arange(20000), 5)
+    u = compiled.counter_uniform(compiled.stream_key(1, 0, 7, 2020), np.arange(20000), 5)
     assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
     assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 0.03
-    other = kernels.counter_uniform(kernels.stream_key(1, 1, 7, 2020), np.arange(20000), 5)
+    other = compiled.counter_uniform(compiled.stream_key(1, 1, 7, 2020), np.arange(20000), 5)
     assert not np.allclose(u, other)
 
 
@@ -70,22 +70,22 @@ def test_both_engines_give_identical_outputs(mix, base, region, behaviour):
 def test_counter_normal_is_the_inverse_normal_cdf_of_the_counter_uniform():
     from scipy.stats import kstest, norm
 
-    key = kernels.stream_key(2, 0, 1, 2021)
+    key = compiled.stream_key(2, 0, 1, 2021)
 
-    @kernels.njit
+    @compiled.njit
     def draw(n, out):
         for h in range(n):
-            out[h] = kernels.normal(key, h, 6, 5)
+            out[h] = compiled.normal(key, h, 6, 5)
 
     z = np.empty(200_000)
     draw(z.size, z)
-    u = kernels.counter_uniform(key, np.arange(z.size), 6)[:, 5]
+    u = compiled.counter_uniform(key, np.arange(z.size), 6)[:, 5]
     assert np.abs(z - norm.ppf(u)).max() < 1e-8  # tails included
     assert kstest(z, "norm").pvalue > 1e-3
 
 
 def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
-    """kernels.log and kernels.exp (fdlibm's algorithms, vectorisable) against numpy's: log over
+    """compiled.log and compiled.exp (fdlibm's algorithms, vectorisable) against numpy's: log over
     the whole range of positive normal floats, near 1 and at the uniforms' extremes; exp over
     the range it is used on."""
     rng = np.random.default_rng(0)
@@ -93,10 +93,10 @@ def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
                         1 + rng.uniform(-1e-6, 1e-6, 10_000), [1.0, 2.0, 0.5, 2.0 ** -53, 1 - 2.0 ** -53,
                                                               np.finfo(float).tiny, np.finfo(float).max]])
 
-    @kernels.njit
+    @compiled.njit
     def logs(x, out):
         for i in range(x.size):
-            out[i] = kernels.log(x[i])
+            out[i] = compiled.log(x[i])
 
     got = np.empty_like(x)
     logs(x, got)
@@ -104,10 +104,10 @@ def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
     assert (np.abs(got - want) <= np.spacing(np.abs(want))).all()
     assert got[x == 1.0][0] == 0.0
 
-    @kernels.njit
+    @compiled.njit
     def exps(x, out):
         for i in range(x.size):
-            out[i] = kernels.exp(x[i])
+            out[i] = compiled.exp(x[i])
 
     x = np.concatenate([rng.uniform(-700, 700, 100_000), rng.uniform(-1, 1, 100_000), [0.0, 1.0, -1.0]])
     got = np.empty_like(x)
@@ -118,9 +118,10 @@ def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
 
 
 def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour):
-    """The compiled applicant pass of the capacity stage applies sim.decision.public_rental_eligible."""
-    from sim.households import PUBLIC_RENTAL
-    from sim.stages import _rental_applicants, rental_rules
+    """The compiled applicant pass of the capacity stage applies sim.engine.decision.public_rental_eligible."""
+    from sim.engine.stages import rental_rules
+    from sim.engine.stages.s5_capacity import _rental_applicants
+    from sim.world.households import PUBLIC_RENTAL
 
     pol = base.with_levers({"housing": {"default": {"public_rental_open_to": "residents",
                                                     "public_rental_min_job_years": 2,
@@ -143,9 +144,9 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
 
 
 def test_realised_income_follows_the_non_wage_rule_of_the_decision(base, region, behaviour):
-    """The compiled earnings pass pays what sim.decision.non_wage_income specifies (wage noise
+    """The compiled earnings pass pays what sim.engine.decision.non_wage_income specifies (wage noise
     switched off so the wage part is exact)."""
-    from sim import stages
+    from sim.engine import stages
 
     mix = base.with_levers({"rights": {"land_rental": True, "land": {"on_settle": "surrendered"}},
                             "services": {"default": {"agri_subsidies_kept": True}}})
@@ -179,8 +180,8 @@ def test_compiled_passes_mean_what_their_python_says(tmp_path):
     script = (
         "import sys, polars as pl\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from sim.model import SettlementModel\nfrom sim.outputs import frames\n"
-        "from sim.config import load_policy, load_region\n"
+        "from sim.engine.model import SettlementModel\nfrom sim.outputs.tables import frames\n"
+        "from sim.configuration import load_policy, load_region\n"
         f"m = SettlementModel(load_policy({str(DATA / 'base_policy.toml')!r}), "
         f"load_region({str(DATA / 'small_region.toml')!r}), seed=3, scale=20.0).run()\n"
         "for k, df in frames(m).items(): df.write_parquet(sys.argv[1] + '_' + k + '.parquet')\n"

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import polars as pl
 import pytest
 
-from sim.config import PER_TOWN_GROUPS, REGION_WIDE_GROUPS, PointsWeights
+from sim.configuration import PER_TOWN_GROUPS, REGION_WIDE_GROUPS, PointsWeights
 from tests.conftest import simulate
 
 Out = dict[str, pl.DataFrame]
@@ -56,7 +56,7 @@ RES = {"purchase_required": False, "residence": True, "rental_counts": True}
 
 
 def merge(*trees: dict) -> dict:
-    from sim.config import deep_merge
+    from sim.configuration import deep_merge
 
     out: dict = {}
     for t in trees:

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from sim.model import SettlementModel
+from sim.engine.model import SettlementModel
 from tests.conftest import DATA, simulate
 
 

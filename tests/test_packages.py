@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from sim.config import load_policy, load_region
-from sim.model import SettlementModel
-from sim.packages import SEED_PACKAGES, counterpart, dead_entries, lever_table, package_path
+from sim.configuration import load_policy, load_region
+from sim.engine.model import SettlementModel
+from sim.report.packages import (
+    SEED_PACKAGES,
+    counterpart,
+    dead_entries,
+    lever_table,
+    package_path,
+)
 from tests.conftest import ROOT
 
 ALL = list(SEED_PACKAGES) + [n.split("_")[0] + "_pre_reform" for n in SEED_PACKAGES]

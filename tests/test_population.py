@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.config import load_region
-from sim.model import SettlementModel
+from sim.configuration import load_region
+from sim.engine.model import SettlementModel
 from tests.conftest import DATA, ROOT
 
 
@@ -83,7 +83,7 @@ def test_child_package_beats_parent_dated_change(tmp_path, behaviour):
     (tmp_path / "child.toml").write_text(
         '[package]\nname = "child"\nextends = "parent.toml"\nsource = "x"\n'
         '[levers.hukou.default]\nmin_years_resident = 0\nsource = "x"\n')
-    from sim.config import load_policy
+    from sim.configuration import load_policy
 
     child = load_policy(tmp_path / "child.toml")
     for year in (2016, 2018, 2020):
@@ -95,8 +95,8 @@ def test_child_package_beats_parent_dated_change(tmp_path, behaviour):
 
 
 def test_outsider_defaults_do_not_loosen_town_rules_for_natives(base, region):
-    from sim.levers import resolve
-    from sim.places import build_places
+    from sim.engine.levers import resolve
+    from sim.world.places import build_places
 
     pol = base.with_levers({"hukou": {"towns": {"Capital": {"min_years_resident": 5}}},
                             "hukou_outsiders": {"default": {"min_years_resident": 3}}})

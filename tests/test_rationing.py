@@ -1,4 +1,4 @@
-"""Rationing (sim.stages.ration) serves exactly whom the plain rule says: everyone sorted by
+"""Rationing (sim.engine.rationing.ration) serves exactly whom the plain rule says: everyone sorted by
 (town, rank, tiebreak), served while the cumulative weight fits the town's capacity, and no one
 after the first who does not fit."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.stages import ration
+from sim.engine.rationing import ration
 
 
 def ration_by_sorting(town, rank, tiebreak, weight, capacity):

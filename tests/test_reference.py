@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.reference_mesa import ReferenceModel  # noqa: E402
-from sim.model import SettlementModel  # noqa: E402
+from sim.engine.model import SettlementModel  # noqa: E402
 
 REPS = 10
 SEED = 7

@@ -17,8 +17,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sim.experiment import load_experiment
-from sim.sweep import completed, read_output, run_sweep
+from sim.errors import OutputError
+from sim.experiments.spec import load_experiment
+from sim.experiments.sweep import completed, read_output, run_sweep
 from tests.conftest import DATA, ROOT
 
 EXPERIMENT = f"""
@@ -84,7 +85,7 @@ def test_sweep_killed_part_way_and_resumed_has_every_run_once(tmp_path):
     partial = len(completed(out))
     assert 3 <= partial < 12, f"kill did not land mid-sweep ({partial} runs finished)"
 
-    with pytest.raises(FileExistsError):  # never mixed into silently
+    with pytest.raises(OutputError):  # never mixed into silently
         run_sweep(exp, out, workers=2, progress=False)
     resumed = run_sweep(exp, out, workers=2, resume=True, progress=False)
     assert resumed.skipped == partial and resumed.done == 12 - partial
@@ -130,7 +131,7 @@ def test_failed_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch):
     # patch reaches the runs): those runs are recorded as failed, the others complete
     from concurrent.futures import ThreadPoolExecutor
 
-    from sim.model import SettlementModel
+    from sim.engine.model import SettlementModel
 
     (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
     policy = (DATA / "base_policy.toml").read_text()
@@ -169,7 +170,7 @@ def test_resuming_a_different_experiment_is_refused(tmp_path):
     out = tmp_path / "out"
     assert run_sweep(load_experiment(experiment(tmp_path)), out, workers=2, progress=False).done == 12
     changed = load_experiment(experiment(tmp_path, review="[0.1, 0.3]"))
-    with pytest.raises(FileExistsError, match="different experiment"):
+    with pytest.raises(OutputError, match="different experiment"):
         run_sweep(changed, out, workers=2, resume=True, progress=False)
     # the same experiment resumes, skipping everything
     again = run_sweep(load_experiment(experiment(tmp_path)), out, workers=2, resume=True, progress=False)
@@ -180,7 +181,7 @@ def test_worker_caches_see_edited_configs(tmp_path):
     import json
     import os
 
-    from sim.sweep import execute, plan
+    from sim.experiments.sweep import execute, plan
 
     (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
     pol = tmp_path / "p.toml"
@@ -207,7 +208,7 @@ def test_worker_caches_see_edited_configs(tmp_path):
     ('[sensitivity]\noutcomes = ["hukou_urbanisation"]', "unknown metric 'hukou_urbanisation'"),
 ])
 def test_bad_experiment_input_is_refused_before_running(tmp_path, body, needle):
-    from sim.config import ConfigError
+    from sim.configuration import ConfigError
 
     method = "" if "sensitivity" in body else '\n[design]\nmethod = "grid"\n' if "values" in body \
         else '\n[design]\nmethod = "lhs"\n'
@@ -228,8 +229,8 @@ def test_integer_lever_factors_are_sampled_as_integers(tmp_path):
 
 
 def test_compare_refuses_packages_with_different_horizons(tmp_path):
-    from sim.config import ConfigError
-    from sim.experiment import adhoc_experiment
+    from sim.configuration import ConfigError
+    from sim.experiments.spec import adhoc_experiment
 
     (tmp_path / "small_region.toml").write_text((DATA / "small_region.toml").read_text())
     late = tmp_path / "late.toml"
@@ -241,7 +242,7 @@ def test_compare_refuses_packages_with_different_horizons(tmp_path):
 
 
 def test_common_random_numbers_shrink_the_variance_of_paired_differences(base, region, behaviour):
-    from sim.model import SettlementModel
+    from sim.engine.model import SettlementModel
 
     # A 3,000-yuan rental subsidy for permit holders, final resident urbanisation: measured
     # 100-280x over three seed pairs of 20 replications (and 140-530x under the earlier

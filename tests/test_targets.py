@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from sim.config import Target
-from sim.targets import attainment, meets
+from sim.configuration import Target
+from sim.outputs.targets import attainment, meets
 from tests.conftest import simulate
 
 

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from nbclient import NotebookClient
 
-from sim import viewer
-from sim.experiment import adhoc_experiment
-from sim.sweep import run_sweep
+from sim.experiments.spec import adhoc_experiment
+from sim.experiments.sweep import run_sweep
+from sim.report import viewer
 from tests.conftest import DATA, ROOT
 
 
@@ -105,7 +105,7 @@ def test_report_of_a_metrics_only_sweep_says_what_is_missing(tmp_path):
     exp_path = tmp_path / "exp.toml"
     exp_path.write_text(f'[experiment]\nname = "m"\npackages = ["{DATA / "base_policy.toml"}"]\n'
                         'replications = 2\nscale = 6.0\noutputs = ["metrics"]\nsource = "test"\n')
-    from sim.experiment import load_experiment
+    from sim.experiments.spec import load_experiment
 
     run_sweep(load_experiment(exp_path), tmp_path / "sweep", workers=1, progress=False)
     text = viewer.report(tmp_path / "sweep", tmp_path / "r").read_text()

@@ -1,0 +1,428 @@
+"""The schemas of the configuration files (pydantic): what a region, a policy package and
+behaviour may contain, with types, ranges and defaults.
+
+Three kinds of file, each with a schema below:
+
+* a **region** (``configs/regions/*.toml``): towns, villages, roads, baseline population;
+* a **policy package** (``configs/policies/*.toml``): lever values per tier or town, year-dated
+  changes, optional ``extends`` of another package, default region and horizon, targets;
+* **behaviour** (``configs/behaviour/*.toml``): utility weights and other uncertain parameters.
+
+Lever defaults (the values in force when a package does not set a lever) are the "no policy"
+state: every route closed, no subsidy, no service for non-hukou residents, rights kept, nothing
+reserved. The few defaults that are parameters rather than switches are assumptions, cited here
+because packages rely on them:
+
+* ``housing.public_rental_rent_share = 0.6``: public rental at 60% of market rent (assumption;
+  typical of 公租房 rent-setting rules at 60-80% of market);
+* ``services.permit_min_years = 1``: services follow one year of residence (assumption; the 2015
+  residence-permit regulation asks for half a year);
+* ``fiscal.transfer_share_schools = fiscal.transfer_share_housing = 0.5``: a settler-linked
+  transfer split evenly between school seats and public rental (assumption);
+* ``fiscal.seat_cost_yuan = 60000`` and ``fiscal.rental_unit_cost_yuan = 150000``: unit costs of a
+  school seat and a 50 m2 public rental flat (assumption; packages override the seat cost);
+* ``in_situ.nonfarm_threshold = 0.7``: seed 000 §四(二)'s 70% non-farm share (对经济和就业非农化水平超过70%的农村新型社区,纳入城镇化管理);
+* ``priority.long_resident_years = 5``: seed 002 §(四)'s "连续居住5年以上" priority group.
+
+Validation happens here, at the boundary, and nowhere else: a bad file raises
+:class:`~sim.errors.ConfigError` naming the file, the key and what is allowed, before anything runs.
+Every number must say where it came from: a table holding values needs a ``source`` string (or a
+``sources`` table naming a source per key); a parent table's ``source`` covers its sub-tables.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.configuration.settings import FIRST_YEAR, LAST_YEAR
+
+Tier = Literal["central_city", "sub_center", "small_town", "rural_community"]
+Group = Literal["students", "soldiers", "long_resident", "whole_family", "new_generation"]
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]  # 1949-2100 (configuration.settings)
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"\S")]  # not empty or blank
+
+
+class Strict(BaseModel):
+    """Base for every config table: unknown keys are refused, numbers are not coerced from text."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Cited(Strict):
+    """A table that may carry its provenance."""
+
+    source: str | None = None
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Levers (DESIGN §4). Per-town groups are resolved default -> tier -> town.
+# --------------------------------------------------------------------------------------------
+
+
+class PointsWeights(Cited):
+    """Points-system weights (积分落户): points per unit of each household attribute."""
+
+    per_year_resident: NonNeg = 0.0
+    per_insurance_year: NonNeg = 0.0
+    per_education_level: NonNeg = 0.0
+    per_skill_level: NonNeg = 0.0
+    owns_home: NonNeg = 0.0
+    stable_job: NonNeg = 0.0
+
+
+class HukouRules(Cited):
+    """Who may take urban hukou in a town (DESIGN §4, hukou entry).
+
+    Eligibility = ``open`` OR an exempt priority group OR kin reunification OR the talent route
+    OR the points route OR the basic route. The basic route exists when ``residence``, ``job`` or
+    ``purchase_required`` is set: the residence / job conditions combined by ``combine``, AND the
+    minimum years resident, minimum insurance years, home purchase, and (if ``talent`` is
+    "required") the talent condition.
+    """
+
+    open: bool = False
+    residence: bool = False
+    rental_counts: bool = False
+    job: bool = False
+    combine: Literal["or", "and"] = "or"
+    min_years_resident: Annotated[int, Field(ge=0, le=30)] = 0
+    min_insurance_years: Annotated[int, Field(ge=0, le=30)] = 0
+    purchase_required: bool = False
+    min_floor_area_m2: Annotated[float, Field(ge=0, le=500)] = 0.0
+    talent: Literal["none", "route", "required"] = "none"
+    tax_threshold_yuan: NonNeg = 0.0
+    skill_min_level: Annotated[int, Field(ge=0, le=3)] = 0
+    points_threshold: NonNeg = 0.0
+    points_weights: PointsWeights = Field(default_factory=PointsWeights)
+    exempt_groups: list[Group] = Field(default_factory=list)
+    kin_generations: Annotated[int, Field(ge=0, le=3)] = 0
+    annual_quota: NonNegInt = 0  # 0 = no quota
+
+
+class HousingLevers(Cited):
+    """Housing support in a town (DESIGN §4, housing)."""
+
+    purchase_subsidy_yuan: NonNeg = 0.0
+    deed_tax_subsidy_share: Share = 0.0
+    purchase_fee_relief_share: Share = 0.0
+    purchase_support_requires_hukou: bool = False
+    rental_subsidy_yuan: NonNeg = 0.0
+    rental_subsidy_to: Literal["none", "hukou", "permit"] = "none"
+    public_rental_open_to: Literal["hukou", "residents"] = "hukou"
+    public_rental_min_job_years: Annotated[int, Field(ge=0, le=10)] = 0
+    public_rental_natives_only: bool = False
+    public_rental_build_per_year: NonNegInt = 0
+    public_rental_rent_share: Share = 0.6
+    provident_fund_migrants: bool = False
+
+
+class SchoolLevers(Cited):
+    """Access of non-hukou children to public schools (DESIGN §4, school access)."""
+
+    nonhukou_admission_share: Share = 0.0
+    enrolment_basis: Literal["hukou", "residence_permit"] = "hukou"
+    seat_growth_per_year: Annotated[float, Field(ge=0, le=0.5)] = 0.0
+    funding_per_migrant_child_yuan: NonNeg = 0.0
+    local_exam_nonhukou: bool = False
+
+
+class ServiceLevers(Cited):
+    """Residence-permit services and portability (DESIGN §4, services)."""
+
+    permit_coverage: Share = 0.0
+    permit_min_years: Annotated[int, Field(ge=0, le=10)] = 1
+    insurance_portable: bool = False
+    agri_subsidies_kept: bool = False
+
+
+class JobLevers(Cited):
+    """Job programmes in a town, per year (DESIGN §4, jobs)."""
+
+    reserved_jobs: NonNegInt = 0
+    training_places: NonNegInt = 0
+    placements: NonNegInt = 0
+
+
+class FiscalLevers(Cited):
+    """人地钱挂钩 and unit costs (DESIGN §4, fiscal)."""
+
+    transfer_per_settler_yuan: NonNeg = 0.0
+    transfer_share_schools: Share = 0.5
+    transfer_share_housing: Share = 0.5
+    land_per_settler_m2: NonNeg = 0.0
+    seat_cost_yuan: Annotated[float, Field(gt=0)] = 60000.0
+    rental_unit_cost_yuan: Annotated[float, Field(gt=0)] = 150000.0
+    service_cost_per_person_yuan: NonNeg = 0.0
+
+
+class RightPolicy(Cited):
+    """What happens to one rural right (三权) when a household settles in town."""
+
+    on_settle: Literal["kept", "kept_for_life", "surrendered"] = "kept"
+    paid_exit: bool = False
+    compensation_share: Annotated[float, Field(ge=0, le=3)] = 0.0
+
+
+class RightsLevers(Cited):
+    """The three rural rights (DESIGN §4, rural rights). Region-wide."""
+
+    land: RightPolicy = Field(default_factory=RightPolicy)
+    homestead: RightPolicy = Field(default_factory=RightPolicy)
+    collective: RightPolicy = Field(default_factory=RightPolicy)
+    land_rental: bool = False
+    homestead_voucher: bool = False
+    voucher_bonus_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+class InSituLevers(Cited):
+    """In-situ urbanisation (DESIGN §4, in-situ). Region-wide."""
+
+    reclassify: bool = False
+    nonfarm_threshold: Share = 0.7
+    urban_village_conversion_share: Share = 0.0
+
+
+class PriorityLevers(Cited):
+    """The order in which groups are served when seats, units, jobs or quota run short."""
+
+    order: list[Group] = Field(default_factory=list)
+    long_resident_years: Annotated[int, Field(ge=1, le=30)] = 5
+
+    @model_validator(mode="after")
+    def _unique(self) -> PriorityLevers:
+        twice = sorted({g for g in self.order if self.order.count(g) > 1})
+        if twice:
+            raise ValueError(f"order lists {twice} more than once; list each group once")
+        return self
+
+
+PER_TOWN_GROUPS: dict[str, type[Cited]] = {
+    "hukou": HukouRules,
+    "hukou_outsiders": HukouRules,
+    "housing": HousingLevers,
+    "schools": SchoolLevers,
+    "services": ServiceLevers,
+    "jobs": JobLevers,
+    "fiscal": FiscalLevers,
+}
+REGION_WIDE_GROUPS: dict[str, type[Cited]] = {
+    "rights": RightsLevers,
+    "in_situ": InSituLevers,
+    "priority": PriorityLevers,
+}
+
+
+class Layered(Strict):
+    """A per-town lever group as written: a default, per-tier and per-town overrides."""
+
+    source: str | None = None
+    default: dict[str, Any] = Field(default_factory=dict)
+    tiers: dict[Tier, dict[str, Any]] = Field(default_factory=dict)
+    towns: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Target(Cited):
+    """A stated target of the document: ``metric`` in ``year`` (or its ``sum`` / ``mean`` over
+    ``year``..``to_year``) compared by ``op`` to ``value`` (``~``: within ``tolerance``)."""
+
+    metric: str
+    year: Year
+    to_year: Year | None = None
+    aggregate: Literal["value", "sum", "mean"] = "value"
+    op: Literal[">=", "<=", "~"]
+    value: float
+    tolerance: NonNeg = 0.0
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _sense(self) -> Target:
+        if self.to_year is not None and self.to_year < self.year:
+            raise ValueError(f"to_year {self.to_year} is before year {self.year}")
+        rate = self.metric.endswith(("urbanization", "urbanization_reported", "_share", "intention", "_gap"))
+        if rate and self.aggregate == "value" and not -1.0 <= self.value <= 1.0:
+            raise ValueError(f"{self.metric} is a rate, a fraction in [0, 1]; got value {self.value} "
+                             "(write 64% as 0.64)")
+        return self
+
+
+class StatisticalChange(Cited):
+    """A change in how a statistic is measured (not behaviour): from ``year`` on, the reported
+    ``metric`` is the simulated one plus ``shift`` (e.g. the 2015 abolition of the agricultural /
+    non-agricultural hukou split moved the hukou urbanisation series)."""
+
+    year: Year
+    metric: Literal["hukou_urbanization", "resident_urbanization"]
+    shift: Annotated[float, Field(ge=-1, le=1)]
+    label: str = ""
+
+
+class PackageMeta(Cited):
+    """The ``[package]`` table: name, title, parent package, default region and horizon."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]  # names folders
+    title: str = ""
+    extends: str | None = None
+    region: str | None = None
+    start: Year | None = None
+    end: Year | None = None
+
+
+class Change(Strict):
+    """Lever values that take effect from ``year`` on."""
+
+    year: Year
+    source: str | None = None
+    sources: dict[str, str] = Field(default_factory=dict)
+    levers: dict[str, Any]
+
+
+class PolicyFile(Strict):
+    package: PackageMeta
+    levers: dict[str, Any] = Field(default_factory=dict)
+    changes: list[Change] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+    statistical: list[StatisticalChange] = Field(default_factory=list)
+    not_encoded: list[dict[str, str]] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Region (DESIGN §2)
+# --------------------------------------------------------------------------------------------
+
+
+class RegionMeta(Cited):
+    name: Name
+    name_zh: str = ""
+    base_year: Annotated[int, Field(ge=FIRST_YEAR - 1, le=LAST_YEAR - 1)]
+    population: Annotated[int, Field(gt=0, le=2_000_000_000)]  # at most China's
+    mean_household_size: Annotated[float, Field(ge=1, le=10)]
+    resident_urbanization: Share
+    hukou_urbanization: Share
+    outsider_share_of_migrants: Share = 0.0
+    default_scale: Annotated[float, Field(ge=1, le=1e7)] = 1.0
+
+    @model_validator(mode="after")
+    def _gap(self) -> RegionMeta:
+        if self.hukou_urbanization > self.resident_urbanization:
+            raise ValueError(
+                "hukou_urbanization must not exceed resident_urbanization "
+                f"(got {self.hukou_urbanization} > {self.resident_urbanization})"
+            )
+        return self
+
+
+class Economy(Cited):
+    urban_wage_yuan: Annotated[float, Field(gt=0)]
+    rural_income_per_capita: Annotated[float, Field(gt=0)]
+    urban_income_per_capita: Annotated[float, Field(gt=0)]
+    farm_income_per_mu: NonNeg
+    land_rent_per_mu: NonNeg
+    land_value_per_mu: NonNeg
+    agri_subsidy_per_mu: NonNeg = 0.0
+    local_nonfarm_income: NonNeg = 0.0
+    home_floor_area_m2: Annotated[float, Field(gt=0)] = 90.0
+    down_payment_share: Share = 0.3
+    provident_down_payment_share: Share = 0.2
+    deed_tax_rate: Share = 0.03
+    transaction_fee_rate: Share = 0.02
+    new_generation_share: Share = 0.5
+    graduate_share: Share = 0.02
+    veteran_share: Share = 0.01
+    stable_job_share: Share = 0.35
+    children_with_parents_share: Share = 0.37
+    entrepreneur_share: Share = 0.03
+    entrepreneur_tax_yuan: NonNeg = 60000.0
+
+
+class Town(Cited):
+    name: Name
+    tier: Tier
+    county: str = ""
+    urban_share: Share  # share of the region's urban residents living here at base year
+    wage_index: Annotated[float, Field(gt=0, le=5)] = 1.0
+    employment_rate: Share = 0.9
+    rent_yuan_month: Annotated[float, Field(gt=0)]
+    price_yuan_m2: Annotated[float, Field(gt=0)]
+    school_seat_slack: Annotated[float, Field(ge=-0.9, le=2)] = 0.05
+    public_rental_units: NonNegInt = 0
+    nonfarm_share: Share = 0.0  # rural communities only: non-farm employment share at base year
+    rural_resident_share: Share = 0.0  # rural communities only: share of rural-hukou people living here
+
+
+class Village(Cited):
+    name: Name
+    county: str = ""
+    rural_share: Share  # share of the region's rural-hukou population whose origin is here
+    land_mu_per_household: NonNeg
+    homestead_value_yuan: NonNeg
+    collective_dividend_yuan: NonNeg = 0.0
+    urban_village_of: str | None = None  # an urban village (城中村) inside this town
+
+
+class Road(Cited):
+    a: str
+    b: str
+    km: Annotated[float, Field(gt=0)]
+
+
+class RegionFile(Strict):
+    region: RegionMeta
+    economy: Economy
+    towns: list[Town]
+    villages: list[Village]
+    roads: list[Road]
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour (DESIGN §5): uncertain parameters, not levers.
+# --------------------------------------------------------------------------------------------
+
+
+class Behaviour(Cited):
+    """Utility weights and dynamics. Values are calibrated or swept, never set by policy."""
+
+    beta_income: float = 1.0
+    beta_housing: float = 1.2
+    beta_school: float = 0.8
+    beta_left_behind: float = 0.5
+    beta_exam: float = 0.3
+    beta_services: float = 0.6
+    beta_rights: float = 0.8
+    beta_distance: float = 0.25
+    beta_network: float = 3.0
+    beta_kin: float = 0.5
+    beta_new_generation: float = 0.3
+    beta_age: float = 0.03
+    beta_move: float = 2.5
+    beta_insurance_loss: float = 0.05
+    asc_town: float = -1.6
+    asc_hukou: float = -0.8
+    tier_bonus_central_city: float = 0.3
+    tier_bonus_sub_center: float = 0.1
+    tier_bonus_small_town: float = 0.0
+    tier_bonus_rural_community: float = -0.3
+    review_rate: Share = 0.15
+    wage_growth: Annotated[float, Field(ge=-0.2, le=0.3)] = 0.08
+    rural_income_growth: Annotated[float, Field(ge=-0.2, le=0.3)] = 0.09
+    wage_sd: Annotated[float, Field(ge=0, le=2)] = 0.25
+    skill_premium: Annotated[float, Field(ge=0, le=1)] = 0.15
+    stable_job_retention: Share = 0.97
+    stable_job_entry: Share = 0.05
+    savings_rate: Share = 0.25
+    purchase_rate: Share = 0.3
+    rent_elasticity: Annotated[float, Field(ge=0, le=5)] = 0.8
+    land_supply_elasticity: Annotated[float, Field(ge=0, le=5)] = 0.5
+    rights_discount_years: Annotated[float, Field(gt=0, le=100)] = 15.0
+    exit_rate: Share = 0.3
+    birth_rate: Annotated[float, Field(ge=0, le=0.1)] = 0.013
+    death_rate: Annotated[float, Field(ge=0, le=0.1)] = 0.006
+    local_nonfarm_growth: Annotated[float, Field(ge=0, le=0.2)] = 0.01
+
+

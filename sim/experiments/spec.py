@@ -1,0 +1,298 @@
+"""Batch experiments (issue 4): a TOML file naming packages, a region, lever and behaviour
+factors, a design, replications and outputs; expanded here into design points.
+
+    [experiment]
+    name = "dehong_default"
+    region = "../configs/regions/dehong.toml"      # optional: default = each package's own;
+                                                     # or regions = [...] to cross packages with regions
+    behaviour = "../configs/behaviour/default.toml"  # optional: default = configs/behaviour/
+    packages = ["../configs/policies/dehong_2011.toml", "../configs/policies/dehong_pre_reform.toml"]
+    replications = 10
+    seed = 0
+    start = 2011                                     # optional
+    end = 2020                                       # optional
+    scale = 1.0                                      # optional
+    outputs = ["metrics", "groups", "towns", "flows"]
+    source = "why this experiment"
+
+    [design]
+    method = "grid"            # grid | lhs | sobol | morris | none
+    samples = 16               # lhs: points; sobol: base N; morris: trajectories
+    seed = 1                   # seed of the sampler (not of the model)
+
+    [[design.levers]]          # a lever path as in a package: group.default|tiers.X|towns.Y.field,
+    path = "schools.default.nonhukou_admission_share"   # or region-wide group.field (rights.land.x)
+    values = [0.3, 1.0]        # grid: the values; samplers: range = [lo, hi]
+
+    [[design.behaviour]]       # an uncertain behaviour parameter
+    name = "beta_income"
+    range = [0.5, 1.5]
+
+    [sensitivity]              # for `sim sensitivity`
+    outcomes = ["hukou_urbanization", "resident_urbanization", "settlement_intention"]
+
+Every design point is crossed with every package; every (point, replication) is one run.
+Replication r of every point uses the same population and draws (seed, r): common random numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from sim.configuration import (
+    Behaviour,
+    ConfigError,
+    Strict,
+    check_provenance,
+    load_policy,
+    read_toml,
+    validate,
+)
+
+
+class ExperimentMeta(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")]  # a plain folder name: not ".", ".." or hidden
+    packages: Annotated[list[str], Field(min_length=1)]
+    region: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    behaviour: str | None = None  # default: configs/behaviour/ (calibrated.toml if present)
+    replications: Annotated[int, Field(ge=1, le=100000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    start: int | None = None
+    end: int | None = None
+    scale: Annotated[float, Field(ge=1)] | None = None
+    outputs: list[Literal["metrics", "groups", "towns", "flows", "snapshots"]] = Field(
+        default_factory=lambda: ["metrics", "groups", "towns", "flows"])
+    snapshot_years: list[int] = Field(default_factory=list)
+    source: str | None = None
+    title: str = ""
+
+
+class LeverFactor(Strict):
+    path: str
+    values: list[Any] | None = None
+    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> LeverFactor:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of 'values' (grid) or 'range' (samplers)")
+        return self
+
+
+class BehaviourFactor(Strict):
+    name: str
+    values: list[float] | None = None
+    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BehaviourFactor:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of 'values' (grid) or 'range' (samplers)")
+        if self.name not in Behaviour.model_fields or self.name in ("source", "sources"):
+            allowed = ", ".join(k for k in Behaviour.model_fields if k not in ("source", "sources"))
+            raise ValueError(f"unknown behaviour parameter '{self.name}'; allowed: {allowed}")
+        return self
+
+
+class Design(Strict):
+    method: Literal["none", "grid", "lhs", "sobol", "morris"] = "none"
+    samples: Annotated[int, Field(ge=1, le=100000)] = 8
+    seed: int = 1
+    levels: Annotated[int, Field(ge=2, le=20)] = 4
+    levers: list[LeverFactor] = Field(default_factory=list)
+    behaviour: list[BehaviourFactor] = Field(default_factory=list)
+
+
+class Sensitivity(Strict):
+    outcomes: list[str] = Field(default_factory=lambda: ["hukou_urbanization",
+                                                         "resident_urbanization",
+                                                         "settlement_intention"])
+    year: int | None = None  # default: the final year
+
+
+class ExperimentFile(Strict):
+    experiment: ExperimentMeta
+    design: Design = Field(default_factory=Design)
+    sensitivity: Sensitivity = Field(default_factory=Sensitivity)
+
+
+@dataclass
+class Factor:
+    """One varied input: a lever path or a behaviour parameter."""
+
+    kind: Literal["lever", "behaviour"]
+    name: str
+    values: list[Any] | None
+    range: list[float] | None
+    integer: bool = False
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: packages, factors and the expanded design points."""
+
+    path: Path
+    meta: ExperimentMeta
+    design: Design
+    sensitivity: Sensitivity
+    packages: list[Path]
+    region: Path | None
+    factors: list[Factor]
+    points: list[dict[str, Any]] = field(default_factory=list)  # factor name -> value
+    sample_matrix: np.ndarray | None = None  # SALib sample for sensitivity methods
+    regions: list[Path] = field(default_factory=list)  # when packages are crossed with regions
+    behaviour: Path | None = None  # behaviour file for every run (None: the default)
+
+    def region_choices(self) -> list[Path | None]:
+        """The regions each package runs on: the listed ones, the one region, or (None) each
+        package's own."""
+        return list(self.regions) or [self.region]
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+
+def lever_override(path: str, value: Any) -> dict[str, Any]:
+    """``schools.default.x`` -> {"schools": {"default": {"x": value}}}."""
+    parts = path.split(".")
+    tree: dict[str, Any] = {parts[-1]: value}
+    for p in reversed(parts[:-1]):
+        tree = {p: tree}
+    return tree
+
+
+def _sample(design: Design, factors: list[Factor], path: Path) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+    if not factors:
+        if design.method not in ("none", "grid"):
+            raise ConfigError(f"{path}: key 'design.method': '{design.method}' needs at least one factor")
+        return [{}], None
+    if design.method in ("none", "grid"):
+        for f in factors:
+            if f.values is None:
+                raise ConfigError(f"{path}: key 'design' factor '{f.name}': method 'grid' needs 'values'")
+        combos = itertools.product(*(f.values for f in factors))
+        return [dict(zip((f.name for f in factors), c)) for c in combos], None
+    for f in factors:
+        if f.range is None:
+            raise ConfigError(f"{path}: key 'design' factor '{f.name}': method '{design.method}' "
+                              "needs 'range = [lo, hi]'")
+        if f.range[0] >= f.range[1]:
+            raise ConfigError(f"{path}: key 'design' factor '{f.name}': range must be [lo, hi] with lo < hi")
+    problem = {"num_vars": len(factors), "names": [f.name for f in factors],
+               "bounds": [list(f.range) for f in factors]}
+    if design.method == "lhs":
+        from SALib.sample import latin
+
+        X = latin.sample(problem, design.samples, seed=design.seed)
+    elif design.method == "sobol":
+        from SALib.sample import sobol
+
+        X = sobol.sample(problem, design.samples, calc_second_order=False, seed=design.seed)
+    else:
+        from SALib.sample import morris
+
+        X = morris.sample(problem, design.samples, num_levels=design.levels, seed=design.seed)
+    points = []
+    for row in X:
+        pt = {}
+        for f, v in zip(factors, row):
+            pt[f.name] = int(round(v)) if f.integer else float(v)
+        points.append(pt)
+    return points, X
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load, validate (including every package and lever path) and expand an experiment."""
+    path = Path(path).resolve()
+    raw = read_toml(path)
+    data = validate(ExperimentFile, raw, path)
+    check_provenance({"experiment": {k: v for k, v in raw.get("experiment", {}).items()
+                                     if k not in ("packages", "outputs", "name")}}, path)
+    packages = [(path.parent / p).resolve() for p in data.experiment.packages]
+    policies = [load_policy(p) for p in packages]
+    meta = data.experiment
+    if meta.region and meta.regions:
+        raise ConfigError(f"{path}: key 'experiment.regions': give 'region' or 'regions', not both")
+    region = (path.parent / meta.region).resolve() if meta.region else None
+    regions = [(path.parent / r).resolve() for r in meta.regions]
+    for i, r in enumerate(regions):
+        if not r.is_file():
+            raise ConfigError(f"{path}: key 'experiment.regions[{i}]': file not found: {r}")
+    if region is None and not regions and any(p.region_path is None for p in policies):
+        raise ConfigError(f"{path}: key 'experiment.region': a package names no region; give one")
+    factors = [Factor("lever", f.path, f.values, f.range, f.integer) for f in data.design.levers] + \
+        [Factor("behaviour", f.name, f.values, f.range) for f in data.design.behaviour]
+    for i, f in enumerate(data.design.levers):
+        probes = f.values if f.values is not None else list(f.range)
+        for probe in probes:
+            if f.range is not None:
+                probe = int(round(probe)) if f.integer else float(probe)
+            try:
+                policies[0].with_levers(lever_override(f.path, probe))
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: key 'design.levers[{i}]' (path '{f.path}', value "
+                                  f"{probe!r}): not a valid lever value:\n{exc}") from None
+    base = Behaviour()
+    for i, f in enumerate(data.design.behaviour):
+        for probe in (f.values if f.values is not None else f.range):
+            try:
+                Behaviour.model_validate({**base.model_dump(), f.name: float(probe)})
+            except ValidationError as exc:
+                raise ConfigError(f"{path}: key 'design.behaviour[{i}]' ({f.name} = {probe!r}): "
+                                  f"{exc.errors()[0]['msg']}") from None
+    from sim.configuration import METRIC_NAMES
+
+    for i, o in enumerate(data.sensitivity.outcomes):
+        if o not in METRIC_NAMES:
+            raise ConfigError(f"{path}: key 'sensitivity.outcomes[{i}]': unknown metric '{o}'; "
+                              f"allowed: {', '.join(METRIC_NAMES)}")
+    if meta.start is None or meta.end is None:
+        horizons = {(p.meta.start, p.meta.end) for p in policies}
+        if len(horizons) > 1:
+            raise ConfigError(f"{path}: key 'experiment.start'/'experiment.end': the packages "
+                              f"have different horizons {sorted(horizons)}; set start and end "
+                              "so they are compared over the same years")
+    points, X = _sample(data.design, factors, path)
+    exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
+                     factors, points, X)
+    exp.regions = regions
+    if meta.behaviour:
+        from sim.configuration import load_behaviour
+
+        exp.behaviour = (path.parent / meta.behaviour).resolve()
+        load_behaviour(exp.behaviour)  # refuse a bad file before anything runs
+    return exp
+
+
+def adhoc_experiment(policies: list[str], region: str | None, replications: int, seed: int = 0,
+                     start: int | None = None, end: int | None = None, scale: float | None = None,
+                     name: str = "compare") -> Experiment:
+    """An experiment with no factors: the given packages on the same replications."""
+    meta = ExperimentMeta(name=name, packages=[str(Path(p).resolve()) for p in policies],
+                          region=str(Path(region).resolve()) if region else None,
+                          replications=replications, seed=seed, start=start, end=end, scale=scale,
+                          outputs=["metrics", "groups", "towns", "flows"],
+                          source="ad hoc comparison from the command line")
+    pols = [load_policy(p) for p in meta.packages]
+    if region is None and any(p.region_path is None for p in pols):
+        raise ConfigError("a package names no region; pass --region")
+    if start is None or end is None:
+        horizons = {(p.meta.start, p.meta.end) for p in pols}
+        if len(horizons) > 1:
+            raise ConfigError(f"the packages have different horizons {sorted(horizons)}; pass "
+                              "--start and --end so they are compared over the same years")
+    names = [p.name for p in pols]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"packages must have distinct names to be compared (got {names})")
+    return Experiment(Path.cwd() / f"{name}.toml", meta, Design(), Sensitivity(),
+                      [Path(p) for p in meta.packages], Path(meta.region) if meta.region else None,
+                      [], [{}], None)

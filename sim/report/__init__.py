@@ -1,0 +1,1 @@
+"""Reading results folders: the HTML report, figures and the generated package documentation."""

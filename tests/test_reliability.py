@@ -1,0 +1,185 @@
+"""Reliability under bad input and faults (issue 13): no command deletes what it did not create,
+runs never mix, nonsense is refused with one message naming the file and key."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from sim.cli import check_file, main
+from sim.configuration import ConfigError, load_policy, load_region
+from sim.errors import OutputError
+from sim.experiments.spec import load_experiment
+from sim.experiments.sweep import completed, read_output, run_sweep
+from sim.outputs.files import child
+from tests.conftest import DATA, ROOT
+from tests.test_sweep import experiment
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths: hostile names are refused; nothing is deleted that sim did not create
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", "/abs", "a\x00b", ".hidden", "", "a\\b"])
+def test_hostile_names_cannot_name_a_folder(name, tmp_path):
+    with pytest.raises(OutputError):
+        child(tmp_path, name, "experiment name")
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../up", "a/b"])
+def test_experiment_named_dotdot_is_refused_by_check_and_sweep(name, tmp_path, capsys):
+    exp = experiment(tmp_path)
+    exp.write_text(exp.read_text().replace('name = "small_sweep"', f'name = "{name}"'))
+    assert main(["check", str(exp)]) == 2
+    assert "experiment.name" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        load_experiment(exp)
+
+
+def test_replace_deletes_only_sweep_folders_sim_made(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exp = experiment(tmp_path)
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    (precious / "design.parquet").write_text("looks like a sweep, is not")
+    code = main(["sweep", str(exp), "--out", str(precious), "--replace", "--workers", "1", "--quiet"])
+    assert code == 2
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    # a folder of runs that is not a sweep: refused too
+    run = tmp_path / "run"
+    assert main(["run", str(DATA / "base_policy.toml"), "--end", "2016", "--out", str(run), "--quiet"]) == 0
+    assert main(["sweep", str(exp), "--out", str(run), "--replace", "--workers", "1", "--quiet"]) == 2
+    assert (run / "metrics.parquet").is_file()
+
+
+def test_sweep_into_a_foreign_nonempty_folder_is_refused(tmp_path):
+    exp = load_experiment(experiment(tmp_path))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x")
+    with pytest.raises(OutputError, match="not a sweep folder"):
+        run_sweep(exp, other, workers=1, progress=False)
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Never mix runs
+# ---------------------------------------------------------------------------------------------
+
+def test_resume_after_editing_a_config_is_refused(tmp_path):
+    """The sweep's identity includes the content of every file it reads."""
+    policy = tmp_path / "pkg.toml"
+    policy.write_text((DATA / "base_policy.toml").read_text().replace(
+        'region = "small_region.toml"', f'region = "{DATA / "small_region.toml"}"'))
+    exp_path = experiment(tmp_path)
+    exp_path.write_text(exp_path.read_text().replace(str(DATA / "base_policy.toml"), str(policy))
+                        .replace("replications = 3", "replications = 1"))
+    out = tmp_path / "out"
+    first = run_sweep(load_experiment(exp_path), out, workers=1, progress=False)
+    assert first.done == 4
+    text = policy.read_text()
+    policy.write_text(text + "\n# an edit that changes nothing but the bytes\n")
+    with pytest.raises(OutputError, match="content of a config"):
+        run_sweep(load_experiment(exp_path), out, workers=1, progress=False, resume=True)
+    policy.write_text(text)  # restored: the same content resumes (nothing left to do)
+    again = run_sweep(load_experiment(exp_path), out, workers=1, progress=False, resume=True)
+    assert again.skipped == 4 and again.done == 0
+
+
+def test_sweep_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        exp_path = experiment(tmp_path)
+        exp_path.write_text(exp_path.read_text().replace("replications = 3", "replications = 1"))
+        run_sweep(load_experiment(exp_path), out, workers=1, progress=False)
+    finally:
+        os.umask(old)
+    for f in [*out.rglob("*.parquet"), *out.rglob("*.json")]:
+        assert stat.S_IMODE(f.stat().st_mode) & 0o044 == 0o044, f
+
+
+# ---------------------------------------------------------------------------------------------
+# Nonsense refused, by `sim check` as by `sim run`
+# ---------------------------------------------------------------------------------------------
+
+def _policy(tmp_path: Path, extra: str, package: str = "") -> Path:
+    p = tmp_path / "bad_policy.toml"
+    p.write_text(f'[package]\nname = "bad"\nextends = "{DATA / "base_policy.toml"}"\nsource = "test"\n'
+                 f'{package}\n{extra}')
+    return p
+
+
+BAD_POLICIES = {
+    "start year 0": ("", "start = 0", "package.start"),
+    "end year 100000": ("", "end = 100000", "package.end"),
+    "start 40000": ("", "start = 40000", "package.start"),
+    "change year 20180": ('[[changes]]\nyear = 20180\nsource = "t"\n[changes.levers.hukou.default]\nopen = true\n', "", "changes"),
+    "change year 0": ('[[changes]]\nyear = 0\nsource = "t"\n[changes.levers.hukou.default]\nopen = true\n', "", "changes"),
+    "target to_year before year": ('[[targets]]\nmetric = "settled_persons"\nyear = 2018\nto_year = 2016\nop = ">="\nvalue = 1.0\nsource = "t"\n', "", "targets"),
+    "target rate of 30": ('[[targets]]\nmetric = "resident_urbanization"\nyear = 2018\nop = ">="\nvalue = 30.0\nsource = "t"\n', "", "targets"),
+    "target nan": ('[[targets]]\nmetric = "resident_urbanization"\nyear = 2018\nop = ">="\nvalue = nan\nsource = "t"\n', "", "nan"),
+    "duplicate priority": ('[levers.priority]\norder = ["students", "students"]\nsource = "t"\n', "", "priority"),
+    "name with a slash": ("", "", "package.name"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_POLICIES))
+def test_nonsense_policy_is_refused_by_check_and_run(case, tmp_path, capsys):
+    extra, package, key = BAD_POLICIES[case]
+    path = _policy(tmp_path, extra, package)
+    if case == "name with a slash":
+        path.write_text(path.read_text().replace('name = "bad"', 'name = "a/b"'))
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and "Traceback" not in err, err
+    code = main(["run", str(path), "--region", str(DATA / "small_region.toml"),
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2 and not (tmp_path / "o").exists()
+
+
+def _region(tmp_path: Path, edit) -> Path:
+    p = tmp_path / "bad_region.toml"
+    p.write_text(edit((DATA / "small_region.toml").read_text()))
+    return p
+
+
+def test_nonsense_regions_are_refused(tmp_path):
+    text = (DATA / "small_region.toml").read_text()
+    first_town = text.split('name = "', 2)[2].split('"')[0] if text.count('name = "') > 1 else None
+    cases = {
+        "base_year": lambda t: t.replace("base_year = ", "base_year = -1 #", 1),
+        "population": lambda t: t.replace("population = ", "population = 10000000000000 #", 1),
+        "default_scale": lambda t: t.replace("[region]", "[region]\ndefault_scale = 1e9", 1)
+        if "default_scale" not in t else t.replace("default_scale = ", "default_scale = 1e9 #", 1),
+        "name": lambda t: t.replace(f'name = "{first_town}"', 'name = "  "', 1),
+        "nan": lambda t: t.replace("km = ", "km = nan #", 1),
+        "roads": lambda t: t + '\n[[roads]]\na = "{0}"\nb = "{0}"\nkm = 3.0\nsource = "t"\n'.format(first_town),
+    }
+    for key, edit in cases.items():
+        path = _region(tmp_path, edit)
+        with pytest.raises(ConfigError) as exc:
+            check_file(path)
+        assert key in str(exc.value), (key, str(exc.value))
+
+
+def test_non_utf8_config_does_not_stop_checking_the_others(tmp_path, capsys):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('[behaviour]\nsource = "caf\xe9"\n'.encode("latin-1"))
+    assert main(["check", str(bad), str(DATA / "base_policy.toml")]) == 2
+    captured = capsys.readouterr()
+    assert "UTF-8" in captured.err and "OK" in captured.out and "Traceback" not in captured.err
+
+
+def test_nan_behaviour_is_refused(tmp_path, capsys):
+    b = tmp_path / "b.toml"
+    b.write_text((ROOT / "configs" / "behaviour" / "default.toml").read_text().replace(
+        "beta_income = ", "beta_income = nan #", 1))
+    assert main(["check", str(b)]) == 2
+    assert "finite" in capsys.readouterr().err
