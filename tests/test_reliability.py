@@ -183,3 +183,109 @@ def test_nan_behaviour_is_refused(tmp_path, capsys):
         "beta_income = ", "beta_income = nan #", 1))
     assert main(["check", str(b)]) == 2
     assert "finite" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults: locks, damaged files, dead parents, unwritable folders
+# ---------------------------------------------------------------------------------------------
+
+def _one_rep(tmp_path: Path) -> Path:
+    p = experiment(tmp_path)
+    p.write_text(p.read_text().replace("replications = 3", "replications = 1"))
+    return p
+
+
+def test_a_second_sweep_into_a_locked_folder_is_refused(tmp_path):
+    from sim.experiments.sweep import SweepLock
+
+    out = tmp_path / "out"
+    exp = load_experiment(_one_rep(tmp_path))
+    first = run_sweep(exp, out, workers=1, progress=False)
+    held = SweepLock(out)  # as a running sweep holds it
+    try:
+        with pytest.raises(OutputError, match="another sweep"):
+            run_sweep(exp, out, workers=1, progress=False, resume=True)
+    finally:
+        held.release()
+    again = run_sweep(exp, out, workers=1, progress=False, resume=True)
+    assert again.skipped == first.done and again.done == 0  # identical work is not redone
+
+
+def test_a_truncated_run_file_is_rerun_on_resume(tmp_path, capsys):
+    out = tmp_path / "out"
+    exp = load_experiment(_one_rep(tmp_path))
+    run_sweep(exp, out, workers=1, progress=False)
+    before = read_output(out, "metrics")
+    victim = sorted((out / "metrics").glob("*.parquet"))[0]
+    with open(victim, "r+b") as fh:
+        fh.truncate(100)
+    rep = run_sweep(exp, out, workers=1, progress=False, resume=True)
+    assert rep.done == 1 and victim.stem in capsys.readouterr().err
+    assert read_output(out, "metrics").equals(before)
+
+
+def test_workers_die_with_a_killed_sweep(tmp_path):
+    """kill -9 of the sweep: no pool worker is alive 10 s later."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp_path = experiment(tmp_path, scale=2.0)
+    exp_path.write_text(exp_path.read_text().replace("replications = 3", "replications = 40"))
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(exp_path), "--out",
+                             str(tmp_path / "out"), "--workers", "2", "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(completed(tmp_path / "out")) < 1:
+        time.sleep(0.2)
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                text=True).stdout.split()]
+    assert children, "the sweep started no workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    alive = children
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [c for c in children if Path(f"/proc/{c}").exists()
+                 and "Z" not in Path(f"/proc/{c}/stat").read_text().split()[2]]
+    assert not alive, f"workers outlived their parent: {alive}"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_out_gives_a_message(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    code = main(["run", str(DATA / "base_policy.toml"), "--end", "2016", "--out", str(ro / "x"), "--quiet"])
+    assert code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_unwritable_out_gives_a_message_even_as_root(tmp_path, capsys):
+    """A path under a regular file cannot be created, for root too."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(["run", str(DATA / "base_policy.toml"), "--end", "2016", "--out",
+                 str(blocker / "x"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "cannot write" in err
+    code = main(["sweep", str(_one_rep(tmp_path)), "--out", str(blocker / "y"), "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "cannot write" in err
+    assert blocker.read_text() == "x"
+
+
+def test_deep_or_circular_extends_is_refused_with_its_key(tmp_path):
+    prev = DATA / "base_policy.toml"
+    for i in range(40):
+        p = tmp_path / f"p{i}.toml"
+        p.write_text(f'[package]\nname = "p{i}"\nextends = "{prev}"\nsource = "t"\n')
+        prev = p
+    with pytest.raises(ConfigError, match="package.extends.*deep"):
+        load_policy(prev)
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(f'[package]\nname = "a"\nextends = "{b}"\nsource = "t"\n')
+    b.write_text(f'[package]\nname = "b"\nextends = "{a}"\nsource = "t"\n')
+    with pytest.raises(ConfigError, match="circular"):
+        load_policy(a)

@@ -21,6 +21,10 @@ from sim.configuration.schema import (
 from sim.errors import ConfigError
 
 
+MAX_EXTENDS = 32
+"""The deepest ``extends`` chain a package may have."""
+
+
 class Policy:
     """A resolved policy package: a stack of layers (the root of the ``extends`` chain first,
     then each child, then any overrides), each a base lever tree with its year-dated changes;
@@ -109,7 +113,10 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
     """Load a policy package, following ``extends`` (child values override the parent's)."""
     path = Path(path).resolve()
     if path in _chain:
-        raise ConfigError(f"{path}: key 'package.extends': circular extends chain")
+        raise ConfigError(f"{_chain[-1]}: key 'package.extends': circular extends chain back to {path}")
+    if len(_chain) >= MAX_EXTENDS:
+        raise ConfigError(f"{_chain[0]}: key 'package.extends': the chain is more than {MAX_EXTENDS} "
+                          "packages deep; flatten it")
     raw = read_toml(path)
     data = validate(PolicyFile, raw, path)
     check_provenance({k: v for k, v in raw.items() if k != "not_encoded"}, path)

@@ -34,7 +34,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.errors import OutputError
+from sim.errors import OutputError, SimError
 from sim.experiments.spec import Experiment, lever_override
 from sim.outputs.files import is_ours, mark
 
@@ -162,18 +162,33 @@ def _single_threaded() -> None:
         pass
 
 
-WARM_UP_POLICY = Path(__file__).resolve().parent.parent / "configs" / "policies" / "dehong_2011.toml"
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it dies (kill -9, SIGTERM):
+    an orphaned worker would go on running queued jobs and hold the caller's pipe open."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the request took effect
+            os._exit(1)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
+        pass
 
 
 def _start_worker() -> None:
-    """Initialise a local worker: single-threaded, and with the compiled passes loaded from
-    numba's cache by one year of a tiny run (about 1 s, once per worker rather than inside
-    its first run)."""
+    """Initialise a local worker: dies with its parent, single-threaded, and with the compiled
+    passes loaded from numba's cache by one year of a tiny run (about 1 s, once per worker
+    rather than inside its first run)."""
+    _die_with_parent()
     _single_threaded()
     try:
+        from sim.configuration import POLICIES
         from sim.engine.model import SettlementModel
 
-        SettlementModel(WARM_UP_POLICY, scale=5000.0, start=2011, end=2011).run()
+        SettlementModel(POLICIES / "dehong_2011.toml", scale=5000.0, start=2011, end=2011).run()
     except Exception:  # noqa: BLE001 - an optimisation only; the runs load what they need
         pass
 
@@ -204,16 +219,19 @@ def execute(task: RunTask) -> dict[str, Any]:
         design = json.loads(task.design)
         extra = [pl.lit(task.point).alias("point"), pl.lit(task.package).alias("package")] + \
             [pl.lit(v).alias(f"x.{k}") for k, v in design.items()]
+        files = {}
         for name in task.outputs:
             if name in tables:
                 df = tables[name].with_columns(extra)
                 if "seed" not in df.columns:
                     df = df.with_columns(pl.lit(task.seed).alias("seed"))
-                atomic_write_parquet(df, out / name / f"{task.run_id}.parquet")
+                target = out / name / f"{task.run_id}.parquet"
+                atomic_write_parquet(df, target)
+                files[f"{name}/{target.name}"] = _fingerprint(target)
         seconds = time.perf_counter() - t0
         atomic_write_text(json.dumps({"run": task.run_id, "point": task.point,
                                       "replication": task.replication, "seed": task.seed,
-                                      "hash": task_hash(task), "seconds": seconds,
+                                      "hash": task_hash(task), "files": files, "seconds": seconds,
                                       "pid": os.getpid()}),
                           out / "done" / f"{task.run_id}.json")
         (out / "failed" / f"{task.run_id}.json").unlink(missing_ok=True)
@@ -270,8 +288,66 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
 
 
 def completed(out: Path) -> set[str]:
+    """The runs whose done marker exists (written last, after the run's files)."""
     done = out / "done"
     return {p.stem for p in done.glob("*.json")} if done.is_dir() else set()
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    """A written file's size and SHA-256, recorded in its run's done marker."""
+    import hashlib
+
+    data = path.read_bytes()
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def damaged(out: Path, run_id: str) -> str | None:
+    """Why a finished run's files no longer match its done marker (a file missing, truncated or
+    changed), or None when they match. A marker without file fingerprints counts as damaged."""
+    try:
+        marker = json.loads((out / "done" / f"{run_id}.json").read_text())
+    except (OSError, ValueError):
+        return "its done marker is unreadable"
+    files = marker.get("files")
+    if files is None:
+        return "its done marker has no file fingerprints"
+    for rel, want in files.items():
+        path = out / rel
+        if not path.is_file():
+            return f"{rel} is missing"
+        if path.stat().st_size != want["size"] or _fingerprint(path) != want:
+            return f"{rel} does not match its recorded size and hash"
+    return None
+
+
+class SweepLock:
+    """An exclusive lock on a sweep folder (``.lock``, flock): a second sweep into the same folder
+    is refused with a message while the first runs, so two sweeps never mix their runs, and two
+    identical sweeps never do the work twice. The lock goes with the process that holds it."""
+
+    def __init__(self, out: Path):
+        import fcntl
+
+        self.path = out / ".lock"
+        self.fh = open(self.path, "a+")  # noqa: SIM115 - held for the sweep's life
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise OutputError(f"{out}: another sweep ({holder}) is writing into this folder; wait "
+                              "for it to finish, then --resume, or choose another --out") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}")
+        self.fh.flush()
+
+    def release(self) -> None:
+        import fcntl
+
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
 
 
 def local_executor(workers: int) -> ProcessPoolExecutor:
@@ -319,27 +395,10 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
     ``workers``. With ``resume``, runs already written are skipped; without it an existing
     folder holding finished runs is refused rather than mixed.
     """
-    from sim.configuration import default_behaviour_path
-    from sim.outputs.provenance import provenance
-
     t0 = time.perf_counter()
     out = Path(out).resolve()
     tasks, design = plan(exp, out)
-    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_path()
     inputs = {f for t in tasks for f in json.loads(t.inputs)}
-    have = completed(out)
-    if have and not resume:
-        raise OutputError(f"{out} already holds {len(have)} finished runs; pass --resume to "
-                              "continue it or choose another --out")
-    wanted = {t.run_id: task_hash(t) for t in tasks}
-    for run_id in sorted(have):
-        done = json.loads((out / "done" / f"{run_id}.json").read_text())
-        if wanted.get(run_id) != done.get("hash"):
-            raise OutputError(
-                f"{out} holds runs of a different experiment (run {run_id} differs: packages, "
-                "factors, replications, years, scale, outputs, or the content of a config or "
-                "behaviour file it reads changed); refusing to mix them: choose another --out, "
-                "or --replace to recompute (nothing was overwritten)")
     if out.exists() and not is_ours(out, "sweep") and any(out.iterdir()):
         raise OutputError(f"{out} exists and is not a sweep folder hukou-sim created; choose "
                           "another --out (nothing was written)")
@@ -348,6 +407,45 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
         mark(out, "sweep")
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the sweep folder here ({exc.strerror})") from None
+    lock = SweepLock(out)
+    try:
+        return _run_locked(exp, out, tasks, design, workers=workers, scheduler=scheduler,
+                           executor=executor, resume=resume, progress=progress, t0=t0, inputs=inputs)
+    finally:
+        lock.release()
+
+
+def _run_locked(exp: Experiment, out: Path, tasks: list[RunTask], design: pl.DataFrame, *,
+                workers: int, scheduler: str | None, executor: Executor | None, resume: bool,
+                progress: bool, t0: float, inputs: set[str]) -> SweepReport:
+    """:func:`run_sweep` once the folder is ours and locked: refuse to mix, rerun damaged runs,
+    then run what is left."""
+    from sim.configuration import default_behaviour_path
+    from sim.outputs.provenance import provenance
+
+    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_path()
+    have = completed(out)
+    if have and not resume:
+        raise OutputError(f"{out} already holds {len(have)} finished runs; pass --resume to "
+                          "continue it or choose another --out")
+    wanted = {t.run_id: task_hash(t) for t in tasks}
+    for run_id in sorted(have):
+        try:
+            done = json.loads((out / "done" / f"{run_id}.json").read_text())
+        except (OSError, ValueError):
+            done = {"hash": wanted.get(run_id)}  # unreadable: checked (and rerun) below
+        if wanted.get(run_id) != done.get("hash"):
+            raise OutputError(
+                f"{out} holds runs of a different experiment (run {run_id} differs: packages, "
+                "factors, replications, years, scale, outputs, or the content of a config or "
+                "behaviour file it reads changed); refusing to mix them: choose another --out, "
+                "or --replace to recompute (nothing was overwritten)")
+    for run_id in sorted(have):  # a finished run whose files were damaged is run again
+        why = damaged(out, run_id)
+        if why:
+            print(f"sim sweep: run {run_id} will be rerun: {why}", file=sys.stderr)
+            (out / "done" / f"{run_id}.json").unlink()
+            have.discard(run_id)
     atomic_write_parquet(design, out / "design.parquet")
     manifest = {
         "experiment": exp.name, "file": str(exp.path), "meta": exp.meta.model_dump(),
@@ -379,10 +477,11 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
             client = Client(scheduler)
             executor = client.get_executor()
         restarts = 0
+        ex = None
         pending = list(todo)
         while pending:
-            ex = executor or local_executor(workers)
             try:
+                ex = executor or local_executor(workers)
                 futures: dict[Future, RunTask] = {ex.submit(execute, t): t for t in pending}
                 for fut in as_completed(futures):
                     res = fut.result()
@@ -398,12 +497,15 @@ def run_sweep(exp: Experiment, out: str | Path, *, workers: int = 2, scheduler: 
             except BrokenProcessPool:
                 restarts += 1
                 if restarts > MAX_POOL_RESTARTS:
-                    raise
+                    raise SimError(f"sim sweep: a worker process died {restarts} times (out of memory, "
+                                   f"or killed); {len(completed(out))} finished runs are kept in {out}; "
+                                   "fix the cause, then run again with --resume") from None
                 print(f"\nsim sweep: a worker died; restarting the pool and resubmitting "
                       f"{len(pending)} unfinished runs", file=sys.stderr)
             finally:
-                if executor is None:
+                if executor is None and ex is not None:
                     ex.shutdown(wait=False, cancel_futures=True)
+                    ex = None
     except KeyboardInterrupt:
         n = len(completed(out))
         print(f"\nsim sweep: interrupted; {n} finished runs are kept in {out}; "
