@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import tempfile
 import os
 import sys
 import time
@@ -38,7 +39,7 @@ from sim.configuration import (
     load_region,
     read_toml,
 )
-from sim.configuration.settings import SETTINGS
+from sim.configuration.settings import SETTINGS, check_years
 from sim.errors import SimError, UsageError
 from sim.outputs.files import child, remove_ours
 from sim.outputs.targets import format_table
@@ -307,8 +308,14 @@ def check_file(path: str | Path) -> str:
     raw = read_toml(path)
     if "package" in raw:
         pol = load_policy(path)
-        if pol.region_path is not None:
-            check_policy_against_region(pol, load_region(pol.region_path))
+        if pol.region_path is not None:  # what `sim run` checks before anything runs
+            region = load_region(pol.region_path)
+            check_policy_against_region(pol, region)
+            base = region.region.base_year
+            start = pol.meta.start or base + 1
+            check_years(start, pol.meta.end or start + 9, base,
+                        f"{path}: key 'package.start'/'package.end', region '{region.region.name}'",
+                        error=ConfigError)
         return f"{path}: policy package '{pol.name}' OK"
     if "region" in raw:
         reg = load_region(path)
@@ -326,6 +333,11 @@ def check_file(path: str | Path) -> str:
         from sim.experiments.spec import load_experiment
 
         exp = load_experiment(path)
+        from sim.experiments.sweep import plan
+
+        for pkg in exp.packages:  # each package as `sim sweep` will load it
+            check_file(pkg)
+        plan(exp, Path(tempfile.gettempdir()))  # resolves every design point's packages and regions
         return f"{path}: experiment '{exp.name}' OK ({len(exp.points)} design points)"
     raise ConfigError(
         f"{path}: cannot tell what this file is; expected a [package], [region], [behaviour], "

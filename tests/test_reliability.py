@@ -289,3 +289,12 @@ def test_deep_or_circular_extends_is_refused_with_its_key(tmp_path):
     b.write_text(f'[package]\nname = "b"\nextends = "{a}"\nsource = "t"\n')
     with pytest.raises(ConfigError, match="circular"):
         load_policy(a)
+
+
+def test_check_refuses_what_run_refuses(tmp_path, capsys):
+    """`sim check` makes the year checks a run makes: start before the region's base year."""
+    p = tmp_path / "early.toml"
+    p.write_text(f'[package]\nname = "early"\nextends = "{DATA / "base_policy.toml"}"\nstart = 1990\n'
+                 'end = 1995\nsource = "t"\n')
+    assert main(["check", str(p)]) == 2
+    assert "base year" in capsys.readouterr().err

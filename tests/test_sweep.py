@@ -58,7 +58,7 @@ def test_local_pool_and_dask_cluster_give_identical_results(tmp_path):
     exp = load_experiment(experiment(tmp_path))
     local = run_sweep(exp, tmp_path / "local", workers=2, progress=False)
     assert local.done == 12 and not local.failed
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster):
         dask = run_sweep(exp, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
     assert dask.done == 12 and not dask.failed
@@ -102,7 +102,7 @@ def test_dask_worker_killed_during_a_run_is_retried(tmp_path):
     exp = load_experiment(experiment(tmp_path, scale=1.0))
     assert run_sweep(exp, tmp_path / "reference", workers=2, progress=False).done == 12
     out = tmp_path / "dask"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         result: dict = {}
 

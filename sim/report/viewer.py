@@ -50,7 +50,10 @@ def _cjk_font() -> list[str]:
 
 
 plt.rcParams.update({"font.family": ["DejaVu Sans", *_cjk_font(), "sans-serif"],
-                     "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100})
+                     "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+                     # names from configs are text, never TeX: "$\\foo$" in a package name must not
+                     # reach matplotlib's math parser
+                     "text.parse_math": False})
 
 
 
