@@ -111,3 +111,21 @@ def test_report_of_a_metrics_only_sweep_says_what_is_missing(tmp_path):
     text = viewer.report(tmp_path / "sweep", tmp_path / "r").read_text()
     assert "Not available: these results kept no flows" in text
     assert 'id="urbanisation"' in text
+
+
+def test_sweep_manifest_carries_provenance_and_the_report_shows_it(results, tmp_path):
+    """The behaviour file's path and hash, the commit: recorded by the sweep, shown by the report."""
+    import hashlib
+    import json
+
+    prov = json.loads((results / "manifest.json").read_text())["provenance"]
+    beh = prov["behaviour"]
+    from pathlib import Path
+
+    assert beh["sha256"] == hashlib.sha256(Path(beh["path"]).read_bytes()).hexdigest()
+    assert prov["commit"] and prov["versions"]["numpy"] and prov["command"]
+    assert all(len(f["sha256"]) == 64 for f in prov["files"])
+    text = viewer.report(results, tmp_path / "report").read_text()
+    assert beh["sha256"][:12] in text and Path(beh["path"]).name in text
+    assert prov["commit"] in text
+    assert "pending calibration" not in text

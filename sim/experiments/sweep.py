@@ -353,6 +353,9 @@ class SweepLock:
 def local_executor(workers: int) -> ProcessPoolExecutor:
     """A local pool of ``workers`` single-threaded processes (spawn: polars and numpy hold
     threads, which fork does not copy safely). Workers inherit SINGLE_THREAD_ENV."""
+    from sim.engine.compiled import announce_compilation
+
+    announce_compilation()  # the workers compile, if anyone does: say so here, once
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
