@@ -64,7 +64,6 @@ def load_region(path: str | Path) -> RegionFile:
     return region
 
 
-
 def place_graph(region: RegionFile) -> nx.Graph:
     """Places as nodes (with kind and tier), roads as edges weighted by km."""
     g = nx.Graph()

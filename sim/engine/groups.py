@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
 
 
-
 @njit(cache=True, parallel=True)
 def _group_bits(birth_year, kids_school, land_mu, land_exited, native, out):
     for h in prange(out.size):

@@ -1,7 +1,6 @@
 """Rationing a finite good (quota, reserved jobs, public rental, school seats) among
 candidates in the policy's priority order, and the priority ranks themselves."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -13,8 +12,6 @@ from sim.engine.eligibility import priority_ranks
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
 
 
 def priority_rank(m: SettlementModel, rows: np.ndarray) -> np.ndarray:

@@ -14,7 +14,6 @@ Per run folder:
 * ``manifest.json``    resolved configs, seeds, package versions, commit and wall time.
 """
 
-
 from __future__ import annotations
 
 import polars as pl

@@ -56,8 +56,6 @@ plt.rcParams.update({"font.family": ["DejaVu Sans", *_cjk_font(), "sans-serif"],
                      "text.parse_math": False})
 
 
-
-
 @dataclass
 class Results:
     """The tables of a results folder, each with a ``label`` column (package, or package and

@@ -125,7 +125,6 @@ class Households:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
-
 def place_dtype(n_places: int) -> type:
     """Place numbers are int16 where they fit (halving what the yearly passes read), else int32."""
     return np.int16 if n_places < np.iinfo(np.int16).max else np.int32

@@ -1,6 +1,5 @@
 """Stage 1, the labour market: employment, wages, placements and training; households earn and save."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -23,9 +22,6 @@ from sim.world.households import NO_PLACE
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 LABOUR_SLOTS = 6  # per household: employment, job loss, job gain, placement and training

@@ -1,7 +1,6 @@
 """Stage 2, ageing and demography: heads age, children move through school, births and deaths;
 years in town and insurance years accrue."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,9 +11,6 @@ from sim.engine.compiled import njit, prange, uniform
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 DEMOGRAPHY_SLOTS = 11  # per household: school start, school leaving, birth, eight elders' deaths

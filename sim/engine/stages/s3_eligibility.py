@@ -1,6 +1,5 @@
 """Stage 3, eligibility: does each migrant meet its town's hukou conditions this year?"""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,9 +11,6 @@ from sim.engine.groups import group_bits
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 def eligibility(m: SettlementModel) -> None:

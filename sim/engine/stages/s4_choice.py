@@ -1,7 +1,6 @@
 """Stage 4, choice: each household that reviews its situation this year picks an alternative
 (the random-utility rule of :mod:`sim.engine.decision`), and buys a home where it wants one."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -16,9 +15,6 @@ if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
 
 CHUNK = 32768  # households per block in the choice stage (keeps [rows, alternatives] in cache)
-
-
-
 
 
 CHOICE_SLOTS = 2  # per household: reviewing this year, buying a home

@@ -1,7 +1,6 @@
 """Stage 5, capacity: settlement quota, moves, reserved jobs, public rental and school seats,
 rationed in the policy's priority order; the refused take their next-best alternative."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -27,9 +26,6 @@ from sim.world.households import DORM, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOM
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 CAPACITY_SLOTS = 5  # per household: tiebreaks for quota, reserved jobs and public rental; school

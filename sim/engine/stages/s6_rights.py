@@ -1,7 +1,6 @@
 """Stage 6, rights: settled households surrender, or exit for compensation, land, homestead and
 collective shares as the package says."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -13,9 +12,6 @@ from sim.engine.compiled import slot_uniform
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 def rights(m: SettlementModel) -> None:

@@ -1,7 +1,6 @@
 """Stage 7, feedback: 人地钱挂钩 turns settlers into seats, rental units and land; rents and
 prices respond to demand; rural communities past the non-farm threshold are reclassified."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -24,9 +23,6 @@ from sim.world.places import RURAL_COMMUNITY
 
 if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
-
-
-
 
 
 def feedback(m: SettlementModel) -> None:

@@ -201,8 +201,6 @@ def record(m: SettlementModel) -> None:
         m.snapshots.append(snapshot(m))
 
 
-
-
 def flow_table(m: SettlementModel) -> pl.DataFrame:
     """The year's flows summed by (kind, origin, destination), in that order."""
     kinds = sorted({f[2] for f in m._flows})
