@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import tempfile
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import NoReturn
@@ -160,7 +160,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
 
     table = res.tables.get("targets")
     if table is None:
-        table = attainment(res.metrics, pol.targets)
+        table = attainment(res.metrics, pol.targets, res.tables.get("towns"), res.tables.get("groups"))
     print(format_table(table, pol.name))
     return 0
 
@@ -225,10 +225,20 @@ def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
             from sim.configuration import load_region
 
             label = f"{pol.name}@{load_region(pol.region_path).region.name}"
-        table = attainment(metrics.filter(pl.col("package") == label), pol.targets)
+        towns, groups = (_read_if(out, name, exp, label) for name in ("towns", "groups"))
+        table = attainment(metrics.filter(pl.col("package") == label), pol.targets, towns, groups)
         table.write_parquet(out / f"targets_{pol.name}.parquet")
         print()
         print(format_table(table, pol.name))
+
+
+def _read_if(out: Path, name: str, exp, label: str) -> pl.DataFrame | None:
+    """A sweep's ``name`` output for one package, if the experiment kept it."""
+    from sim.experiments.sweep import read_output
+
+    if name not in exp.meta.outputs:
+        return None
+    return read_output(out, name).filter(pl.col("package") == label)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -313,9 +323,16 @@ def check_file(path: str | Path) -> str:
             check_policy_against_region(pol, region)
             base = region.region.base_year
             start = pol.meta.start or base + 1
-            check_years(start, pol.meta.end or start + 9, base,
+            end = pol.meta.end or start + 9
+            check_years(start, end, base,
                         f"{path}: key 'package.start'/'package.end', region '{region.region.name}'",
                         error=ConfigError)
+            from sim.engine.levers import resolve
+            from sim.world.places import build_places
+
+            places = build_places(region)
+            for year in range(start, end + 1):  # every year's levers, as the run resolves them
+                resolve(pol, places, year)
         return f"{path}: policy package '{pol.name}' OK"
     if "region" in raw:
         reg = load_region(path)

@@ -127,6 +127,8 @@ BAD_POLICIES = {
     "target nan": ('[[targets]]\nmetric = "resident_urbanization"\nyear = 2018\nop = ">="\nvalue = nan\nsource = "t"\n', "", "nan"),
     "duplicate priority": ('[levers.priority]\norder = ["students", "students"]\nsource = "t"\n', "", "priority"),
     "name with a slash": ("", "", "package.name"),
+    "fiscal shares over 1": ('[levers.fiscal.default]\ntransfer_share_schools = 0.8\ntransfer_share_housing = 0.5\nsource = "t"\n', "", "levers.fiscal"),
+    "reported rate of 1.175": ('[[targets]]\nmetric = "hukou_urbanization_reported"\nyear = 2018\nop = ">="\nvalue = 1.175\nsource = "t"\n', "", "targets"),
 }
 
 
@@ -298,3 +300,122 @@ def test_check_refuses_what_run_refuses(tmp_path, capsys):
                  'end = 1995\nsource = "t"\n')
     assert main(["check", str(p)]) == 2
     assert "base year" in capsys.readouterr().err
+
+
+def test_messages_name_the_real_problem(tmp_path):
+    """Issue 13 item 12: the problem itself, with the key that points to it; nothing echoed from
+    another file."""
+    import re as _re
+
+    region = (DATA / "small_region.toml").read_text()
+    (tmp_path / "notowns.toml").write_text(_re.sub(r"\[\[towns\]\][^\[]*", "", region)
+                                           .replace("[region]", "towns = []\n[region]", 1))
+    base = DATA / "base_policy.toml"
+    files = {
+        "jobs5.toml": f'[package]\nname = "j"\nextends = "{base}"\nsource = "t"\n[levers]\njobs = 5\n',
+        "noregion.toml": f'[package]\nname = "m"\nextends = "{base}"\nregion = "nowhere.toml"\nsource = "t"\n',
+        "outside.toml": f'[package]\nname = "o"\nextends = "{ROOT / "configs/regions/dehong.toml"}"\nsource = "t"\n',
+        "noparent.toml": '[package]\nname = "o"\nextends = "nothere.toml"\nsource = "t"\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    expect = {
+        "notowns.toml": "key 'towns': a region needs at least one town",
+        "jobs5.toml": "key 'levers.jobs': must be a table",
+        "noregion.toml": "key 'package.region': file not found",
+        "outside.toml": "key 'package.extends': ",
+        "noparent.toml": "key 'package.extends': file not found",
+    }
+    for name, message in expect.items():
+        with pytest.raises(ConfigError) as exc:
+            check_file(tmp_path / name)
+        text = str(exc.value)
+        assert message in text and "has no source" not in text, text
+        assert "\n" not in text and "Dehong" not in text  # one line; the other file not echoed
+    exp = tmp_path / "exp.toml"
+    exp.write_text(experiment(tmp_path).read_text().replace("[experiment]", '[experiment]\nregion = "gone.toml"'))
+    with pytest.raises(ConfigError, match="key 'experiment.region': file not found"):
+        load_experiment(exp)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 kB tmpfs: a full disk for the writes of a run (root only, as CI runs)."""
+    import subprocess
+
+    where = tmp_path / "full"
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_a_full_disk_gives_a_message_and_leaves_no_temp_files(full_disk, capsys):
+    out = full_disk / "run"
+    code = main(["run", str(DATA / "base_policy.toml"), "--end", "2016", "--out", str(out),
+                 "--snapshot-years", "2016", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "No space left" in err, err
+    assert list(full_disk.iterdir()) == []  # the temporary folder is gone too
+
+
+def test_a_full_disk_sweep_ends_without_a_traceback(full_disk, tmp_path, capsys):
+    code = main(["sweep", str(_one_rep(tmp_path)), "--out", str(full_disk / "s"), "--workers", "1",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("after", [0, 2])
+def test_killed_at_any_moment_then_resumed_equals_an_uninterrupted_sweep(after, tmp_path):
+    """kill -9 of the whole process group: before any run finished (during the pool's start-up)
+    and part-way; the resumed sweep equals one never interrupted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = experiment(tmp_path, scale=1.5)
+    exp = load_experiment(path)
+    reference = run_sweep(exp, tmp_path / "reference", workers=1, progress=False)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(path), "--workers", "1",
+                             "--out", str(out), "--quiet"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and (
+            not (out / "manifest.json").exists() if after == 0 else len(completed(out)) < after):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = run_sweep(exp, out, workers=1, resume=True, progress=False)
+    assert resumed.skipped + resumed.done == reference.done
+    got, want = read_output(out, "metrics"), read_output(tmp_path / "reference", "metrics")
+    assert got.drop("seed").equals(want.drop("seed")) or got.equals(want)
+
+
+def test_ctrl_c_exits_cleanly_and_keeps_what_finished(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = experiment(tmp_path, scale=1.5)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(path), "--workers", "1",
+                             "--out", str(out), "--quiet"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(completed(out)) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    kept = completed(out)
+    assert len(kept) >= 2 and "--resume" in err
+    assert all(not list((out / d).glob(".*.tmp*")) for d in ("metrics", "done") if (out / d).is_dir())

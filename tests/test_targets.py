@@ -31,3 +31,99 @@ def test_attainment_numbers_come_from_the_run_and_flags_match(base, region, beha
         if row["mean"] is not None:
             assert (row["status"] == "met") == meets(row["mean"], t)
             assert row["lo90"] <= row["mean"] <= row["hi90"]
+
+
+def test_hukou_base_metrics_are_counted_as_their_definitions_say(base, region, behaviour):
+    """户籍人口 = natives plus settled outsiders; the hukou-base rate divides urban-hukou persons by
+    it; the net increase is the change of the urban-hukou stock; checked against household state."""
+    from sim.engine.model import SettlementModel
+    from sim.outputs.tables import frames
+
+    policy = base.with_levers({"hukou": {"default": {"open": True}}})
+    m = SettlementModel(policy, region, behaviour, seed=3, scale=10.0, snapshot_years=(2017,)).run()
+    out = frames(m)
+    snap, metrics = out["snapshots"], out["metrics"]
+    row = metrics.filter(pl.col("year") == 2017).row(0, named=True)
+    s = snap.filter(pl.col("year") == 2017)
+    registered = s.filter(pl.col("native") | pl.col("hukou_urban"))["persons"].sum() * m.scale
+    urban = s.filter(pl.col("hukou_urban"))["persons"].sum() * m.scale
+    assert abs(row["hukou_population"] - registered) < 1e-6
+    assert abs(row["urban_hukou_persons"] - urban) < 1e-6
+    assert abs(row["hukou_urbanization_hukou_base"] - urban / registered) < 1e-12
+    assert abs(row["hukou_urbanization"] - urban / row["population"]) < 1e-12
+    assert row["hukou_population"] < row["population"]  # unsettled outsiders are residents only
+    stock = metrics.sort("year")["urban_hukou_persons"].to_numpy()
+    assert abs(metrics.sort("year")["urban_hukou_net_increase"].to_numpy()[1:].sum()
+               - (stock[-1] - stock[0])) < 1e-6
+    parts = metrics["settled_persons"] + metrics["reclassified_persons"] - metrics["urban_village_converted_persons"]
+    assert (metrics["settled_and_in_situ_persons"] - parts).abs().max() < 1e-9
+
+
+def test_prorated_and_offset_targets_and_targets_met_at_the_start(base, region, behaviour):
+    metrics = simulate(base, region, behaviour, reps=2)["metrics"]
+    total = metrics.filter(pl.col("year").is_between(2016, 2018)).group_by("replication") \
+        .agg(pl.col("settled_persons").sum())["settled_persons"].mean()
+    start = metrics.filter(pl.col("year") == metrics["year"].min())["resident_urbanization"].mean()
+    cite = {"prorate": "test", "offset": "test"}
+    targets = [
+        # the document's value over 5 years, 3 of them in the run: judged against 0.6 of it
+        Target(metric="settled_persons", year=2016, to_year=2018, aggregate="sum", op=">=",
+               value=total / 0.6 - 1.0, prorate=0.6, sources=cite),
+        Target(metric="settled_persons", year=2016, to_year=2018, aggregate="sum", op=">=",
+               value=total + 1000.0, offset=1000.0, sources=cite),
+        Target(metric="resident_urbanization", year=2021, op=">=", value=start - 0.05),
+    ]
+    table = attainment(metrics, targets)
+    assert table["status"].to_list() == ["met", "met", "met already at the start"]
+    assert abs(table["target"][0] - (total / 0.6 - 1.0) * 0.6) < 1e-6
+    assert abs(table["mean"][1] - (total + 1000.0)) < 1e-6
+    assert table["definition"][2].startswith("常住人口城镇化率")
+
+
+def test_each_seed_target_names_a_defined_metric():
+    """Every target of a seed package is on a metric whose definition the report can show, and
+    a hukou-urbanisation target says which base it uses."""
+    from sim.configuration import METRIC_DEFINITIONS, load_policy
+    from sim.report.packages import SEED_PACKAGES, package_path
+
+    for name in SEED_PACKAGES:
+        for t in load_policy(package_path(name)).targets:
+            assert t.metric in METRIC_DEFINITIONS, (name, t.metric)
+            if t.metric.startswith("hukou_urbanization"):
+                assert "base" in t.source or "全州总人口" in t.source, (name, t.source)
+
+
+def test_town_and_group_targets_read_their_tables(base, region, behaviour):
+    out = simulate(base.with_levers({"hukou": {"default": {"open": True}}}), region, behaviour, reps=2)
+    town = out["towns"]["town"][0]
+    residents = out["towns"].filter((pl.col("town") == town) & (pl.col("year") == 2021))["residents"]
+    settled = out["groups"].filter((pl.col("group") == "new_generation") & (pl.col("year") == 2021))["settled_persons"]
+    targets = [
+        Target(metric="residents", town=town, year=2021, op=">=", value=float(residents.mean()) - 1),
+        Target(metric="residents", town=town, year=2021, op=">=", value=float(residents.mean()) + 1e6),
+        Target(metric="settled_persons", group="new_generation", year=2021, op="~",
+               value=float(settled.mean()), tolerance=1.0),
+    ]
+    table = attainment(out["metrics"], targets, out["towns"], out["groups"])
+    assert table["status"].to_list() == ["met", "not met", "met"]
+    assert abs(table["mean"][0] - residents.mean()) < 1e-9
+    assert town in table["label"][0]
+    assert attainment(out["metrics"], targets)["status"].to_list() == ["not simulated"] * 3
+
+
+def test_town_target_on_an_unknown_town_is_refused(tmp_path):
+    import pytest
+
+    from sim.cli import check_file
+    from sim.configuration import ConfigError
+    from tests.conftest import DATA
+
+    p = tmp_path / "t.toml"
+    p.write_text(f'[package]\nname = "t"\nextends = "{DATA / "base_policy.toml"}"\nregion = "{DATA / "small_region.toml"}"\n'
+                 'source = "t"\n[[targets]]\nmetric = "residents"\ntown = "Atlantis"\nyear = 2018\nop = ">="\n'
+                 'value = 1.0\nsource = "t"\n')
+    with pytest.raises(ConfigError, match="targets\\[0\\].town"):
+        check_file(p)
+    p.write_text(p.read_text().replace('town = "Atlantis"', 'group = "martians"'))
+    with pytest.raises(ConfigError, match="group"):
+        check_file(p)

@@ -8,10 +8,12 @@ runs. The layers above import what they need from this package.
 from sim.configuration.behaviour import default_behaviour_path, load_behaviour
 from sim.configuration.files import check_provenance, deep_merge, read_toml, validate
 from sim.configuration.names import (
+                                     METRIC_DEFINITIONS,
                                      METRIC_NAMES,
                                      MIGRATED,
                                      MOVED,
                                      PRIORITY_GROUPS,
+                                     RATE_METRICS,
                                      RECLASSIFIED,
                                      RETURNED,
                                      SETTLED,
@@ -53,7 +55,7 @@ from sim.errors import ConfigError
 __all__ = [
     "BEHAVIOUR_DIR", "CONFIGS", "DATA", "DOCS", "EXPERIMENTS", "POLICIES", "PROJECT_ROOT",
     "REGIONS", "RESULTS", "SEEDS",
-    "METRIC_NAMES", "MIGRATED", "MOVED", "PRIORITY_GROUPS", "RECLASSIFIED", "RETURNED", "SETTLED",
+    "METRIC_DEFINITIONS", "METRIC_NAMES", "MIGRATED", "RATE_METRICS", "MOVED", "PRIORITY_GROUPS", "RECLASSIFIED", "RETURNED", "SETTLED",
     "SETTLEMENT_GROUPS", "TIERS",
     "Behaviour", "Cited", "ConfigError", "Economy", "PER_TOWN_GROUPS", "Policy", "REGION_WIDE_GROUPS",
     "RegionFile", "Strict", "Target",

@@ -13,11 +13,14 @@ METRIC_NAMES = (
     "population", "households", "resident_urbanization", "hukou_urbanization", "urbanization_gap",
     "migrated_persons", "settled_households", "settled_persons", "returned_persons",
     "reclassified_persons", "urban_village_converted_persons", "new_hukou_persons",
+    "settled_and_in_situ_persons",
     "settlement_intention", "eligible_share", "left_behind_children", "land_exited_mu",
     "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan", "public_cost_yuan",
     "rental_subsidy_yuan", "purchase_support_yuan", "transfer_yuan", "births", "deaths",
     "homes_bought", "trained", "reserved_jobs_filled", "quota_refused_households",
     "non_hukou_residents", "resident_urbanization_reported", "hukou_urbanization_reported",
+    "hukou_population", "urban_hukou_persons", "urban_hukou_net_increase",
+    "hukou_urbanization_hukou_base",
 )
 """Every metric of ``metrics.parquet``, in column order; targets and experiments name these."""
 
@@ -26,3 +29,53 @@ SETTLEMENT_GROUPS = ("all", "new_generation", "with_children", "with_land", "nat
 
 MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returned", "settled", "reclassified"
 """The kinds of flow in ``flows.parquet``."""
+
+TOWN_METRICS = ("residents", "hukou_holders", "school_seats", "seats_used", "seat_shortfall",
+                "public_rental_units", "public_rental_tenants", "public_rental_queue")
+"""Columns of towns.parquet a per-town target may name."""
+
+GROUP_METRICS = ("residents_households", "eligible_share", "intention", "settled_households",
+                 "settled_persons", "settlement_rate")
+"""Columns of groups.parquet a group target may name."""
+
+RATE_METRICS = frozenset({
+    "resident_urbanization", "hukou_urbanization", "urbanization_gap", "settlement_intention",
+    "eligible_share", "resident_urbanization_reported", "hukou_urbanization_reported",
+    "hukou_urbanization_hukou_base", "intention", "settlement_rate",
+})
+"""Metrics that are fractions in [0, 1] (shown as percentages); the rest are counts or yuan."""
+
+METRIC_DEFINITIONS = {
+    "resident_urbanization": "常住人口城镇化率: persons living in urban places / resident population",
+    "hukou_urbanization": "户籍人口城镇化率, resident base (as NBS's national series): urban-hukou persons "
+                          "/ resident population",
+    "hukou_urbanization_hukou_base": "户籍人口城镇化率, hukou base (as local bureaus publish it): urban-hukou "
+                                     "persons / hukou population (natives plus settled outsiders)",
+    "hukou_urbanization_reported": "hukou_urbanization plus any recorded change of statistical definition",
+    "resident_urbanization_reported": "resident_urbanization plus any recorded change of statistical definition",
+    "hukou_population": "户籍人口: persons whose hukou is registered in the region (natives, wherever they "
+                        "live in it, plus outsiders who settled)",
+    "urban_hukou_persons": "persons holding urban hukou in the region (a stock)",
+    "urban_hukou_net_increase": "城镇新增户籍人口: the year's net change of the urban-hukou stock (settlement, "
+                                "reclassification, births and deaths)",
+    "new_hukou_persons": "persons newly given urban hukou in the year: settled plus reclassified in place "
+                         "(rural communities and urban villages)",
+    "settled_and_in_situ_persons": "persons settled plus rural-community residents reclassified in place, "
+                                   "without urban-village conversions (counted apart, as Qingdao's document does)",
+    "settled_persons": "persons of the households that took urban hukou in a town in the year",
+    "urban_village_converted_persons": "residents of urban villages (城中村) given urban hukou in place in the year",
+    "reclassified_persons": "persons given urban hukou in place in the year (rural communities and urban villages)",
+    "trained": "training places filled in the year (persons)",
+    "migrated_persons": "persons who moved from a village into a town in the year",
+    "returned_persons": "persons who went back to their village in the year",
+    "settlement_intention": "share of non-hukou migrants in towns who would take the town's hukou if they "
+                            "could (the survey question)",
+    "eligible_share": "share of non-hukou migrants in towns who meet their town's hukou conditions",
+    "residents": "persons living in the town (per-town target)",
+    "hukou_holders": "persons holding the town's urban hukou (per-town target)",
+    "settlement_rate": "share of the group's non-hukou migrant households that settled in the year",
+    "intention": "share of the group's non-hukou migrants who would take the town's hukou if they could",
+    "public_cost_yuan": "the year's public spending on settlement: purchase support, rental subsidy, "
+                        "school funding, services for new residents, public rental built and seats added",
+}
+"""What a metric counts, where its definition matters to a target (shown beside each target)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.configuration.files import check_provenance, deep_merge, read_toml, validate
-from sim.configuration.names import METRIC_NAMES
+from sim.configuration.names import GROUP_METRICS, METRIC_NAMES, TOWN_METRICS
 from sim.configuration.schema import (
     PER_TOWN_GROUPS,
     REGION_WIDE_GROUPS,
@@ -19,7 +19,6 @@ from sim.configuration.schema import (
     Target,
 )
 from sim.errors import ConfigError
-
 
 MAX_EXTENDS = 32
 """The deepest ``extends`` chain a package may have."""
@@ -118,11 +117,17 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
         raise ConfigError(f"{_chain[0]}: key 'package.extends': the chain is more than {MAX_EXTENDS} "
                           "packages deep; flatten it")
     raw = read_toml(path)
+    if _chain and "package" not in raw:  # say what it is, without echoing another file's values
+        raise ConfigError(f"{_chain[-1]}: key 'package.extends': {path} is not a policy package "
+                          "(it has no [package] table)")
     data = validate(PolicyFile, raw, path)
-    check_provenance({k: v for k, v in raw.items() if k != "not_encoded"}, path)
     _check_lever_tree(data.levers, path, "levers")
     for i, change in enumerate(data.changes):
         _check_lever_tree(change.levers, path, f"changes[{i}].levers")
+    check_provenance({k: v for k, v in raw.items() if k != "not_encoded"}, path)
+    for key, rel in (("package.extends", data.package.extends), ("package.region", data.package.region)):
+        if rel is not None and not (path.parent / rel).is_file():
+            raise ConfigError(f"{path}: key '{key}': file not found: {(path.parent / rel).resolve()}")
     layers = [(data.levers, [(c.year, c.levers) for c in data.changes])]
     targets, files, statistical = list(data.targets), [path], list(data.statistical)
     meta = data.package
@@ -138,9 +143,11 @@ def load_policy(path: str | Path, _chain: tuple[Path, ...] = ()) -> Policy:
             "end": meta.end if meta.end is not None else parent.meta.end,
         })
     for i, t in enumerate(targets):
-        if t.metric not in METRIC_NAMES:
-            raise ConfigError(f"{path}: key 'targets[{i}].metric': unknown metric '{t.metric}'; "
-                              f"allowed: {', '.join(METRIC_NAMES)}")
+        allowed = TOWN_METRICS if t.town is not None else GROUP_METRICS if t.group is not None else METRIC_NAMES
+        if t.metric not in allowed:
+            kind = " of a town" if t.town is not None else " of a group" if t.group is not None else ""
+            raise ConfigError(f"{path}: key 'targets[{i}].metric': unknown metric '{t.metric}'{kind}; "
+                              f"allowed: {', '.join(allowed)}")
     return Policy(path, meta, layers, targets, data.not_encoded, files, statistical)
 
 
@@ -182,5 +189,9 @@ def check_policy_against_region(policy: Policy, region: RegionFile) -> list[str]
                             f"'{region.region.name}'; allowed: {sorted(towns)}"
                         )
                     skipped.append(key)
+    for i, t in enumerate(policy.targets):
+        if strict and t.town is not None and t.town not in towns:
+            raise ConfigError(f"{policy.path}: key 'targets[{i}].town': unknown town '{t.town}' for region "
+                              f"'{region.region.name}'; allowed: {sorted(towns)}")
     return skipped
 

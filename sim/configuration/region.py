@@ -9,6 +9,7 @@ import networkx as nx
 
 from sim.configuration.files import check_provenance, read_toml, validate
 from sim.configuration.schema import RegionFile
+from sim.configuration.settings import MIN_AGENTS
 from sim.errors import ConfigError
 
 
@@ -17,7 +18,6 @@ def load_region(path: str | Path) -> RegionFile:
     path = Path(path)
     raw = read_toml(path)
     region = validate(RegionFile, raw, path)
-    check_provenance(raw, path)
     names = [t.name for t in region.towns] + [v.name for v in region.villages]
     seen: set[str] = set()
     for name in names:
@@ -60,6 +60,12 @@ def load_region(path: str | Path) -> RegionFile:
             raise ConfigError(f"{path}: key 'towns[{i}].urban_share': a rural_community is not urban "
                               f"at the base year; its urban_share must be 0 (got {t.urban_share}); "
                               "use rural_resident_share for its rural residents")
+    meta = region.region
+    agents = meta.population / meta.mean_household_size / meta.default_scale
+    if agents < MIN_AGENTS:
+        raise ConfigError(f"{path}: key 'region.population': {meta.population} people at default_scale "
+                          f"{meta.default_scale:g} make {agents:.1f} agents; at least {MIN_AGENTS} are needed")
+    check_provenance(raw, path)  # after the structure: an empty list is not "missing a source"
     check_connected(place_graph(region), path)
     return region
 

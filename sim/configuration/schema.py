@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.configuration.names import RATE_METRICS, SETTLEMENT_GROUPS
 from sim.configuration.settings import FIRST_YEAR, LAST_YEAR
 
 Tier = Literal["central_city", "sub_center", "small_town", "rural_community"]
@@ -44,6 +45,10 @@ Group = Literal["students", "soldiers", "long_resident", "whole_family", "new_ge
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
+Weight = Annotated[float, Field(ge=-20.0, le=20.0)]
+"""A utility weight or constant: finite and bounded (assumption: |20| is far beyond any published
+migration-logit estimate, and beyond it exp() of a utility overflows in float64 for a household's
+income in 10^4 yuan)."""
 Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]  # 1949-2100 (configuration.settings)
 Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"\S")]  # not empty or blank
 
@@ -240,13 +245,25 @@ class Target(Cited):
     value: float
     tolerance: NonNeg = 0.0
     label: str = ""
+    town: str | None = None  # a per-town target: the metric is a column of towns.parquet
+    group: str | None = None  # a group target: the metric is a column of groups.parquet
+    offset: float = 0.0  # counted before the run starts, added to a summed simulated value
+    prorate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of the document's value due in the run's years
 
     @model_validator(mode="after")
     def _sense(self) -> Target:
+        if self.town is not None and self.group is not None:
+            raise ValueError("a target names a town or a group, not both")
+        if self.group is not None and self.group not in SETTLEMENT_GROUPS:
+            raise ValueError(f"unknown group '{self.group}'; allowed: {', '.join(SETTLEMENT_GROUPS)}")
+        if (self.offset or self.prorate != 1.0) and self.aggregate != "sum":
+            raise ValueError("offset and prorate apply to a summed target (aggregate = 'sum') only")
+        if (self.offset or self.prorate != 1.0) and "offset" not in self.sources and "prorate" not in self.sources:
+            raise ValueError("an offset or a pro-rating must say where it comes from: add "
+                             "sources.offset or sources.prorate")
         if self.to_year is not None and self.to_year < self.year:
             raise ValueError(f"to_year {self.to_year} is before year {self.year}")
-        rate = self.metric.endswith(("urbanization", "urbanization_reported", "_share", "intention", "_gap"))
-        if rate and self.aggregate == "value" and not -1.0 <= self.value <= 1.0:
+        if self.metric in RATE_METRICS and self.aggregate == "value" and not -1.0 <= self.value <= 1.0:
             raise ValueError(f"{self.metric} is a rate, a fraction in [0, 1]; got value {self.value} "
                              "(write 64% as 0.64)")
         return self
@@ -388,26 +405,26 @@ class RegionFile(Strict):
 class Behaviour(Cited):
     """Utility weights and dynamics. Values are calibrated or swept, never set by policy."""
 
-    beta_income: float = 1.0
-    beta_housing: float = 1.2
-    beta_school: float = 0.8
-    beta_left_behind: float = 0.5
-    beta_exam: float = 0.3
-    beta_services: float = 0.6
-    beta_rights: float = 0.8
-    beta_distance: float = 0.25
-    beta_network: float = 3.0
-    beta_kin: float = 0.5
-    beta_new_generation: float = 0.3
-    beta_age: float = 0.03
-    beta_move: float = 2.5
-    beta_insurance_loss: float = 0.05
-    asc_town: float = -1.6
-    asc_hukou: float = -0.8
-    tier_bonus_central_city: float = 0.3
-    tier_bonus_sub_center: float = 0.1
-    tier_bonus_small_town: float = 0.0
-    tier_bonus_rural_community: float = -0.3
+    beta_income: Weight = 1.0
+    beta_housing: Weight = 1.2
+    beta_school: Weight = 0.8
+    beta_left_behind: Weight = 0.5
+    beta_exam: Weight = 0.3
+    beta_services: Weight = 0.6
+    beta_rights: Weight = 0.8
+    beta_distance: Weight = 0.25
+    beta_network: Weight = 3.0
+    beta_kin: Weight = 0.5
+    beta_new_generation: Weight = 0.3
+    beta_age: Weight = 0.03
+    beta_move: Weight = 2.5
+    beta_insurance_loss: Weight = 0.05
+    asc_town: Weight = -1.6
+    asc_hukou: Weight = -0.8
+    tier_bonus_central_city: Weight = 0.3
+    tier_bonus_sub_center: Weight = 0.1
+    tier_bonus_small_town: Weight = 0.0
+    tier_bonus_rural_community: Weight = -0.3
     review_rate: Share = 0.15
     wage_growth: Annotated[float, Field(ge=-0.2, le=0.3)] = 0.08
     rural_income_growth: Annotated[float, Field(ge=-0.2, le=0.3)] = 0.09

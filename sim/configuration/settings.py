@@ -19,6 +19,9 @@ FIRST_YEAR, LAST_YEAR = 1949, 2100
 MAX_HORIZON = 100
 """The longest run, in years."""
 
+MIN_AGENTS = 10
+"""The fewest agents a run may have: below it every rate is noise, or undefined."""
+
 
 @dataclass(frozen=True)
 class Setting:

@@ -31,7 +31,7 @@ from sim.configuration import (
     load_policy,
     load_region,
 )
-from sim.configuration.settings import check, check_years
+from sim.configuration.settings import MIN_AGENTS, check, check_years
 from sim.engine import stages
 from sim.engine.agents import TownAgent
 from sim.engine.compiled import chunk, n_chunks, njit, prange
@@ -133,6 +133,10 @@ class SettlementModel(mesa.Model):
         # package's start: every package on this region sees the same households
         self.hh: Households = synthesize(self.region, self.places,
                                          self.stream("population", year=base), self.scale)
+        if self.hh.n < MIN_AGENTS:
+            raise UsageError(f"scale {self.scale:g}: region '{self.region.region.name}' at {self.scale:g} "
+                             f"households per agent leaves {self.hh.n} agents; at least {MIN_AGENTS} "
+                             "are needed: use a smaller --scale (or the region's default_scale)")
         self.hh.birth_year += np.int16(self.start - 1 - base)  # the state is dated start - 1
         self._init_towns()
         # the towns' network for Mesa's tools: node j is town j (integer ids, as Mesa's space

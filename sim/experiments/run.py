@@ -100,7 +100,8 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
 
     own_region = own_region_name(pol) == reg.region.name  # by region name, as everywhere
     if pol.targets and own_region:
-        tables["targets"] = attainment(tables["metrics"], pol.targets)
+        tables["targets"] = attainment(tables["metrics"], pol.targets, tables.get("towns"),
+                                       tables.get("groups"))
     manifest = {
         "package": pol.name,
         "title": pol.meta.title,

@@ -54,6 +54,7 @@ from sim.configuration import (
     read_toml,
     validate,
 )
+from sim.configuration.schema import Year
 
 
 class ExperimentMeta(Strict):
@@ -62,21 +63,21 @@ class ExperimentMeta(Strict):
     region: str | None = None
     regions: list[str] = Field(default_factory=list)
     behaviour: str | None = None  # default: configs/behaviour/ (calibrated.toml if present)
-    replications: Annotated[int, Field(ge=1, le=100000)] = 10
+    replications: Annotated[int, Field(ge=1, le=10000)] = 10  # as --replications (configuration.settings)
     seed: Annotated[int, Field(ge=0)] = 0
-    start: int | None = None
-    end: int | None = None
-    scale: Annotated[float, Field(ge=1)] | None = None
-    outputs: list[Literal["metrics", "groups", "towns", "flows", "snapshots"]] = Field(
+    start: Year | None = None
+    end: Year | None = None
+    scale: Annotated[float, Field(ge=1, le=1e7)] | None = None
+    outputs: Annotated[list[Literal["metrics", "groups", "towns", "flows", "snapshots"]], Field(min_length=1)] = Field(
         default_factory=lambda: ["metrics", "groups", "towns", "flows"])
-    snapshot_years: list[int] = Field(default_factory=list)
+    snapshot_years: list[Year] = Field(default_factory=list)
     source: str | None = None
     title: str = ""
 
 
 class LeverFactor(Strict):
-    path: str
-    values: list[Any] | None = None
+    path: Annotated[str, Field(pattern=r"^[a-z_]+(\.[^.\s]+)+$")]  # group.[layer.]field
+    values: Annotated[list[Any], Field(min_length=1)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     integer: bool = False
 
@@ -89,7 +90,7 @@ class LeverFactor(Strict):
 
 class BehaviourFactor(Strict):
     name: str
-    values: list[float] | None = None
+    values: Annotated[list[float], Field(min_length=1)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
 
     @model_validator(mode="after")
@@ -218,8 +219,14 @@ def load_experiment(path: str | Path) -> Experiment:
     check_provenance({"experiment": {k: v for k, v in raw.get("experiment", {}).items()
                                      if k not in ("packages", "outputs", "name")}}, path)
     packages = [(path.parent / p).resolve() for p in data.experiment.packages]
-    policies = [load_policy(p) for p in packages]
     meta = data.experiment
+    named = [(f"experiment.packages[{i}]", p) for i, p in enumerate(packages)]
+    named += [("experiment.region", (path.parent / meta.region).resolve())] if meta.region else []
+    named += [("experiment.behaviour", (path.parent / meta.behaviour).resolve())] if meta.behaviour else []
+    for key, f in named:  # a missing file is named with the key that points to it
+        if not f.is_file():
+            raise ConfigError(f"{path}: key '{key}': file not found: {f}")
+    policies = [load_policy(p) for p in packages]
     if meta.region and meta.regions:
         raise ConfigError(f"{path}: key 'experiment.regions': give 'region' or 'regions', not both")
     region = (path.parent / meta.region).resolve() if meta.region else None
@@ -240,7 +247,7 @@ def load_experiment(path: str | Path) -> Experiment:
                 policies[0].with_levers(lever_override(f.path, probe))
             except ConfigError as exc:
                 raise ConfigError(f"{path}: key 'design.levers[{i}]' (path '{f.path}', value "
-                                  f"{probe!r}): not a valid lever value:\n{exc}") from None
+                                  f"{probe!r}): not a valid lever value ({exc})") from None
     base = Behaviour()
     for i, f in enumerate(data.design.behaviour):
         for probe in (f.values if f.values is not None else f.range):
@@ -265,6 +272,17 @@ def load_experiment(path: str | Path) -> Experiment:
     exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
                      factors, points, X)
     exp.regions = regions
+    if meta.scale is not None:  # every region must keep enough agents at the experiment's scale
+        from sim.configuration import load_region
+        from sim.configuration.settings import MIN_AGENTS
+
+        for reg_path in {r or p.region_path for r in exp.region_choices() for p in policies}:
+            reg = load_region(reg_path).region
+            agents = reg.population / reg.mean_household_size / meta.scale
+            if agents < MIN_AGENTS:
+                raise ConfigError(f"{path}: key 'experiment.scale': {meta.scale:g} households per agent "
+                                  f"leave {agents:.1f} agents in region '{reg.name}'; at least "
+                                  f"{MIN_AGENTS} are needed")
     if meta.behaviour:
         from sim.configuration import load_behaviour
 

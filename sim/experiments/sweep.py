@@ -36,7 +36,7 @@ import polars as pl
 
 from sim.errors import OutputError, SimError
 from sim.experiments.spec import Experiment, lever_override
-from sim.outputs.files import is_ours, mark
+from sim.outputs.files import is_ours, mark, write_parquet
 
 MAX_POOL_RESTARTS = 3
 UMASK = os.umask(0o022)
@@ -125,7 +125,7 @@ def atomic_write_parquet(df: pl.DataFrame, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
     try:
-        df.write_parquet(tmp)
+        write_parquet(df, tmp)
         os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, target)
     except BaseException:
@@ -240,7 +240,10 @@ def execute(task: RunTask) -> dict[str, Any]:
         info = {"run": task.run_id, "point": task.point, "replication": task.replication,
                 "seed": task.seed, "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}
-        atomic_write_text(json.dumps(info, indent=2), out / "failed" / f"{task.run_id}.json")
+        try:
+            atomic_write_text(json.dumps(info, indent=2), out / "failed" / f"{task.run_id}.json")
+        except OSError:  # a full or read-only disk: the parent still hears of the failure
+            pass
         return {"run": task.run_id, "status": "failed", "error": info["error"],
                 "seconds": time.perf_counter() - t0}
 
@@ -449,7 +452,6 @@ def _run_locked(exp: Experiment, out: Path, tasks: list[RunTask], design: pl.Dat
             print(f"sim sweep: run {run_id} will be rerun: {why}", file=sys.stderr)
             (out / "done" / f"{run_id}.json").unlink()
             have.discard(run_id)
-    atomic_write_parquet(design, out / "design.parquet")
     manifest = {
         "experiment": exp.name, "file": str(exp.path), "meta": exp.meta.model_dump(),
         "design": exp.design.model_dump(), "packages": [str(p) for p in exp.packages],
@@ -459,7 +461,12 @@ def _run_locked(exp: Experiment, out: Path, tasks: list[RunTask], design: pl.Dat
         "runs": len(tasks), "provenance": provenance(behaviour_file, sorted(inputs)),
         "executor": "dask:" + scheduler if scheduler else ("custom" if executor else f"local:{workers}"),
     }
-    atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
+    try:
+        atomic_write_parquet(design, out / "design.parquet")
+        atomic_write_text(json.dumps(manifest, indent=2, default=str), out / "manifest.json")
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the sweep's design and manifest ({exc.strerror or exc}); "
+                          "nothing was run") from None
     todo = [t for t in tasks if t.run_id not in have]
     skipped = len(tasks) - len(todo)
 

@@ -70,6 +70,17 @@ def remove_ours(folder: Path, kind: str, flag: str = "--replace") -> None:
     shutil.rmtree(folder)
 
 
+def write_parquet(df: pl.DataFrame, path: str | Path) -> None:
+    """``df.write_parquet(path)``, with polars' I/O failures (a full or read-only disk) raised as
+    :class:`OSError`, as every other write raises them."""
+    try:
+        df.write_parquet(path)
+    except pl.exceptions.ComputeError as exc:
+        if "os error" in str(exc) or "IO error" in str(exc):
+            raise OSError(str(exc).split("underlying IO error: ")[-1]) from None
+        raise
+
+
 def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Path,
               replace: bool = False) -> Path:
     """Write tables and manifest into the run folder ``out`` atomically: into a temporary folder
@@ -90,7 +101,7 @@ def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Pa
         raise OutputError(f"{out.parent}: cannot write the run folder here ({exc.strerror})") from None
     try:
         for name, df in tables.items():
-            df.write_parquet(tmp / f"{name}.parquet")
+            write_parquet(df, tmp / f"{name}.parquet")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
                                                       default=str))
         mark(tmp, "run")

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import polars as pl
 
-from sim.configuration import Target
+from sim.configuration import METRIC_DEFINITIONS, RATE_METRICS, Target
 
 
-def simulated(metrics: pl.DataFrame, t: Target) -> pl.Series | None:
-    """Per-replication value of the target's metric, or None if the run misses its years."""
+def simulated(metrics: pl.DataFrame, t: Target, towns: pl.DataFrame | None = None,
+              groups: pl.DataFrame | None = None) -> pl.Series | None:
+    """Per-replication value of the target's metric (of its town or group where it names one), or
+    None if the run misses its years or the table it needs."""
+    if t.town is not None or t.group is not None:
+        table, key, name = (towns, "town", t.town) if t.town is not None else (groups, "group", t.group)
+        if table is None or key not in table.columns:
+            return None
+        metrics = table.filter(pl.col(key) == name)
+        if metrics.height == 0:
+            return None
     last = t.to_year if t.to_year is not None else t.year
     years = set(metrics["year"].unique().to_list())
     span = range(t.year, last + 1)
@@ -26,38 +35,54 @@ def simulated(metrics: pl.DataFrame, t: Target) -> pl.Series | None:
            "mean": pl.col(t.metric).mean()}[t.aggregate]
     if t.aggregate == "value" and t.to_year is not None and t.to_year != t.year:
         agg = pl.col(t.metric).mean()
-    return sel.sort("year").group_by("replication").agg(agg.alias("v"))["v"]
+    return sel.sort("year").group_by("replication").agg(agg.alias("v"))["v"] + t.offset
+
+
+def goal(t: Target) -> float:
+    """The value the run is judged against: the document's, pro-rated to the run's years."""
+    return t.value * t.prorate
 
 
 def meets(value: float, t: Target) -> bool:
     if t.op == ">=":
-        return value >= t.value
+        return value >= goal(t)
     if t.op == "<=":
-        return value <= t.value
-    return abs(value - t.value) <= t.tolerance
+        return value <= goal(t)
+    return abs(value - goal(t)) <= t.tolerance * t.prorate
 
 
-def attainment(metrics: pl.DataFrame, targets: list[Target]) -> pl.DataFrame:
+def attainment(metrics: pl.DataFrame, targets: list[Target], towns: pl.DataFrame | None = None,
+               groups: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per target: target, simulated mean and 90% interval, share of replications
-    meeting it, and the met flag (by the mean)."""
+    meeting it, and the met flag (by the mean). Per-town and group targets read ``towns`` and
+    ``groups`` (the run's tables); without them they are "not simulated"."""
     rows = []
     for t in targets:
-        s = simulated(metrics, t)
+        s = simulated(metrics, t, towns, groups)
         years = f"{t.year}" if t.to_year in (None, t.year) else f"{t.year}-{t.to_year}"
-        base = {"label": t.label or t.metric, "metric": t.metric, "years": years,
-                "aggregate": t.aggregate, "op": t.op, "target": t.value, "tolerance": t.tolerance,
-                "source": t.source or ""}
+        where = f" in {t.town}" if t.town else f" ({t.group})" if t.group else ""
+        base = {"label": t.label or t.metric + where, "metric": t.metric, "years": years,
+                "aggregate": t.aggregate, "op": t.op, "target": goal(t), "tolerance": t.tolerance * t.prorate,
+                "document_value": t.value, "offset": t.offset, "prorate": t.prorate,
+                "definition": METRIC_DEFINITIONS.get(t.metric, ""), "source": t.source or ""}
         if s is None or s.len() == 0:
             rows.append({**base, "mean": None, "lo90": None, "hi90": None, "share_met": None,
                          "status": "not simulated"})
             continue
         mean = float(s.mean())
         share = sum(meets(float(v), t) for v in s.to_list()) / s.len()
+        status = "met" if meets(mean, t) else "not met"
+        if status == "met" and t.aggregate == "value" and t.op != "~" and t.metric in metrics.columns \
+                and t.town is None and t.group is None:
+            first = metrics.filter(pl.col("year") == metrics["year"].min())[t.metric].mean()
+            if first is not None and meets(float(first), t):  # no package needed to meet it
+                status = "met already at the start"
         rows.append({**base, "mean": mean, "lo90": float(s.quantile(0.05, "linear")),
-                     "hi90": float(s.quantile(0.95, "linear")), "share_met": share,
-                     "status": "met" if meets(mean, t) else "not met"})
+                     "hi90": float(s.quantile(0.95, "linear")), "share_met": share, "status": status})
     schema = {"label": pl.String, "metric": pl.String, "years": pl.String, "aggregate": pl.String,
-              "op": pl.String, "target": pl.Float64, "tolerance": pl.Float64, "source": pl.String,
+              "op": pl.String, "target": pl.Float64, "tolerance": pl.Float64,
+              "document_value": pl.Float64, "offset": pl.Float64, "prorate": pl.Float64,
+              "definition": pl.String, "source": pl.String,
               "mean": pl.Float64, "lo90": pl.Float64, "hi90": pl.Float64, "share_met": pl.Float64,
               "status": pl.String}
     return pl.DataFrame(rows, schema=schema)
@@ -66,7 +91,7 @@ def attainment(metrics: pl.DataFrame, targets: list[Target]) -> pl.DataFrame:
 def _fmt(metric: str, x: float | None) -> str:
     if x is None:
         return "n/a"
-    if metric.endswith(("urbanization", "_share", "intention", "gap")):
+    if metric in RATE_METRICS:
         return f"{100 * x:.1f}%"
     return f"{x:,.0f}"
 
@@ -76,13 +101,23 @@ def format_table(table: pl.DataFrame, package: str) -> str:
     if table.height == 0:
         return f"{package}: the package states no numeric targets."
     lines = [f"Targets of {package} (simulated: mean [90% interval] across replications)",
-             f"{'target':54} {'goal':>16} {'simulated':>32} {'reps met':>9}  status"]
+             f"{'target':54} {'goal':>24} {'simulated':>32} {'reps met':>9}  status"]
     for r in table.iter_rows(named=True):
         op = {"~": "about", ">=": ">=", "<=": "<="}[r["op"]]
-        goal = f"{op} {_fmt(r['metric'], r['target'])}"
+        aim = f"{op} {_fmt(r['metric'], r['target'])}"
+        if r["op"] == "~":
+            aim += f" ±{_fmt(r['metric'], r['tolerance'])}"
         sim = (f"{_fmt(r['metric'], r['mean'])} [{_fmt(r['metric'], r['lo90'])}, "
                f"{_fmt(r['metric'], r['hi90'])}]") if r["mean"] is not None else "n/a"
         share = f"{100 * r['share_met']:.0f}%" if r["share_met"] is not None else "n/a"
         label = f"{r['label']} ({r['years']})"
-        lines.append(f"{label[:54]:54} {goal:>16} {sim:>32} {share:>9}  {r['status']}")
+        lines.append(f"{label[:54]:54} {aim:>24} {sim:>32} {share:>9}  {r['status']}")
+        notes = []
+        if r.get("definition"):
+            notes.append(r["definition"])
+        if r.get("prorate") not in (None, 1.0) or r.get("offset"):
+            notes.append(f"document's value {_fmt(r['metric'], r['document_value'])} x {r['prorate']:g} "
+                         f"for the run's years, {_fmt(r['metric'], r['offset'])} counted before the run")
+        for note in notes:
+            lines.append(f"    {note}")
     return "\n".join(lines)

@@ -509,8 +509,9 @@ def report(folder: str | Path, out: str | Path | None = None) -> Path:
         sections.append("<h2 id=\"targets\">Target attainment</h2>")
         for name, table in tt.items():
             sections.append(f"<h3>{html.escape(name)}</h3>" + _html_table(
-                table.select([c for c in ("label", "years", "op", "target", "mean", "lo90", "hi90",
-                                          "share_met", "status") if c in table.columns])))
+                table.select([c for c in ("label", "years", "op", "target", "tolerance", "mean", "lo90",
+                                          "hi90", "share_met", "status", "definition")
+                              if c in table.columns])))
     else:
         sections.append("<h2 id=\"targets\">Target attainment</h2><p>No package in these results "
                         "states targets for the region it ran on.</p>")

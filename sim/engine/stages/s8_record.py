@@ -21,7 +21,7 @@ from sim.configuration import SETTLEMENT_GROUPS as GROUPS
 
 # scalar tallies of a year, and per group: residents (migrants at the start of the year),
 # eligible, sum and count of intention, settled households and persons, settled residents
-POP, URBAN_RES, HUKOU_URBAN, LEFT_BEHIND, NON_HUKOU, RENTAL_SUBSIDY = range(6)
+POP, URBAN_RES, HUKOU_URBAN, LEFT_BEHIND, NON_HUKOU, RENTAL_SUBSIDY, HUKOU_POP = range(7)
 G_RES, G_ELIG, G_INT, G_INT_N, G_SET, G_SET_PERSONS, G_SET_RES = range(7)
 
 
@@ -35,7 +35,7 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
     per group the settlement tallies."""
     for c in prange(scal.shape[0]):
         lo, hi = chunk(c, scal.shape[0], place.size)
-        pop = hukou_pop = left_behind = non_hukou = np.int64(0)  # (not int8 in plain Python)
+        pop = hukou_pop = registered = left_behind = non_hukou = np.int64(0)  # (not int8 in plain Python)
         urban_res = subsidy = 0.0
         here = np.empty(BLOCK, dtype=np.int64)  # persons at their place, per household of a block
         for b in range(lo, hi, BLOCK):
@@ -47,6 +47,7 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
                 away = (place[h] < T) & (not hukou_urban[h]) & (place[h] != hukou[h])  # a migrant
                 pop += size
                 hukou_pop += size if hukou_urban[h] else 0
+                registered += size if (native[h] or hukou_urban[h]) else 0  # hukou in the region
                 non_hukou += here[i] if away else 0
                 left_behind += (kids_school[h] - kids_with[h]) if (away & native[h]) else 0
             for i in range(min(BLOCK, hi - b)):  # per place, town and group
@@ -89,13 +90,14 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
         scal[c, POP], scal[c, HUKOU_URBAN] = pop, hukou_pop
         scal[c, LEFT_BEHIND], scal[c, NON_HUKOU] = left_behind, non_hukou
         scal[c, URBAN_RES], scal[c, RENTAL_SUBSIDY] = urban_res, subsidy
+        scal[c, HUKOU_POP] = registered
 
 
 def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The year's tallies (unscaled): scalars, [3, towns] and [groups, 7] (see :func:`_tally`)."""
     hh, T, lv = m.hh, m.T, m.levers
     chunks = n_chunks()
-    scal = np.zeros((chunks, 6))
+    scal = np.zeros((chunks, 7))
     towns = np.zeros((chunks, 3, T))
     grp = np.zeros((chunks, len(GROUPS), 7))
     settled = np.zeros(hh.n, dtype=np.bool_)
@@ -116,6 +118,8 @@ def record(m: SettlementModel) -> None:
     population = scal[POP] * k
     urban_res = scal[URBAN_RES] * k
     hukou_urban = scal[HUKOU_URBAN] * k
+    hukou_population = scal[HUKOU_POP] * k
+    previous_urban_hukou = m.metrics[-1]["urban_hukou_persons"] if m.metrics else hukou_urban
     all_ = grp[0]
     rental_sub = scal[RENTAL_SUBSIDY] * k if m.year >= m.start else 0.0  # not in the start row
     public_cost = (c["purchase_support_yuan"] + rental_sub + c["school_funding_yuan"]
@@ -138,6 +142,8 @@ def record(m: SettlementModel) -> None:
         "reclassified_persons": c["reclassified_persons"],
         "urban_village_converted_persons": c["urban_village_converted_persons"],
         "new_hukou_persons": c["settled_persons"] + c["reclassified_persons"],
+        "settled_and_in_situ_persons": c["settled_persons"] + c["reclassified_persons"]
+        - c["urban_village_converted_persons"],
         "settlement_intention": all_[G_INT] / all_[G_INT_N] if all_[G_INT_N] else nan,
         "eligible_share": all_[G_ELIG] / all_[G_RES] if all_[G_RES] else nan,
         "left_behind_children": scal[LEFT_BEHIND] * k,
@@ -161,6 +167,10 @@ def record(m: SettlementModel) -> None:
         + m.policy.statistical_shift("resident_urbanization", m.year),
         "hukou_urbanization_reported": hukou_urban / population
         + m.policy.statistical_shift("hukou_urbanization", m.year),
+        "hukou_population": hukou_population,
+        "urban_hukou_persons": hukou_urban,
+        "urban_hukou_net_increase": hukou_urban - previous_urban_hukou,
+        "hukou_urbanization_hukou_base": hukou_urban / hukou_population if hukou_population else nan,
     }
     assert tuple(k for k in row if k not in ("replication", "seed", "year")) == METRIC_NAMES
     m.metrics.append(row)
