@@ -419,3 +419,39 @@ def test_ctrl_c_exits_cleanly_and_keeps_what_finished(tmp_path):
     kept = completed(out)
     assert len(kept) >= 2 and "--resume" in err
     assert all(not list((out / d).glob(".*.tmp*")) for d in ("metrics", "done") if (out / d).is_dir())
+
+
+def test_workers_dying_at_start_up_end_with_one_message(tmp_path):
+    """Every pool worker dies as it starts (a sitecustomize that exits in spawned children): the
+    sweep gives up after its restarts with one line, exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, sys\nif any('multiprocessing' in a for a in sys.argv):\n    os._exit(3)\n")
+    env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{ROOT}"}
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(_one_rep(tmp_path)), "--out",
+                          str(tmp_path / "out"), "--workers", "2", "--quiet"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "died" in res.stderr, res.stderr
+    assert completed(tmp_path / "out") == set()
+
+
+def test_report_shows_tex_like_names_as_text(tmp_path):
+    """A label with TeX and markup in it (here a run folder whose manifest was edited by hand)
+    reaches the figures as text, where matplotlib's math parser would crash, and the page escaped."""
+    from sim.experiments.run import run_package
+    from sim.report.viewer import report
+
+    for name in ("a", "b"):
+        run_package(DATA / "base_policy.toml", DATA / "small_region.toml", out=tmp_path / "runs" / name,
+                    end=2017, replications=2)
+        manifest = tmp_path / "runs" / name / "manifest.json"
+        data = json.loads(manifest.read_text())
+        data["package"] = f"$\\foo{{{name}}}$ <script>{name}</script>"
+        manifest.write_text(json.dumps(data))
+    html = report(tmp_path / "runs", tmp_path / "rep").read_text()
+    assert "<script>a</script>" not in html and "&lt;script&gt;a&lt;/script&gt;" in html
