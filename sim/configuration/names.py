@@ -24,8 +24,13 @@ METRIC_NAMES = (
 )
 """Every metric of ``metrics.parquet``, in column order; targets and experiments name these."""
 
-SETTLEMENT_GROUPS = ("all", "new_generation", "with_children", "with_land", "native", "outsider")
-"""The groups ``groups.parquet`` reports settlement by (DESIGN §6)."""
+SETTLEMENT_GROUPS = ("all", "new_generation", "with_children", "with_land", "native", "outsider",
+                     "older", "without_children", "with_homestead", "without_homestead",
+                     "in_central_city", "in_sub_center", "in_small_town", "in_rural_community")
+"""The groups ``groups.parquet`` reports intention, eligibility and settlement by (DESIGN §6;
+issue 15): each survey contrast on both sides (new generation / older, with / without school-age
+children, with / without a homestead kept), land held, native / outsider, and the tier of the
+town a migrant lives in. At most 16 after "all" (one bit each)."""
 
 MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returned", "settled", "reclassified"
 """The kinds of flow in ``flows.parquet``."""

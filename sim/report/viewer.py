@@ -333,8 +333,11 @@ def fig_flows(res: Results) -> plt.Figure:
     return fig
 
 
-GROUP_LABELS = {"all": "all", "new_generation": "new generation", "with_children": "with children",
+GROUP_LABELS = {"all": "all", "new_generation": "new generation", "older": "older",
+                "with_children": "with children", "without_children": "no children",
+                "with_homestead": "homestead kept", "without_homestead": "no homestead",
                 "with_land": "with land", "native": "natives", "outsider": "outsiders"}
+"""The groups the report's figure shows, in its order (the tier groups are in the table)."""
 
 
 def group_table(res: Results) -> pl.DataFrame:

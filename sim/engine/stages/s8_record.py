@@ -244,9 +244,17 @@ def snapshot(m: SettlementModel) -> pl.DataFrame:
     """Household state as a table (one row per agent; ``weight`` households each)."""
 
     hh = m.hh
-    cols = {f.name: getattr(hh, f.name) for f in fields(hh)}
+    # copies: polars may share a numpy array's memory, and later years change the household arrays
+    cols = {f.name: getattr(hh, f.name).copy() for f in fields(hh)}
     df = pl.DataFrame(cols)
     return df.with_columns(pl.lit(m.replication).alias("replication"), pl.lit(m.year).alias("year"),
                            pl.lit(m.scale).alias("weight"),
-                           pl.Series("persons", hh.size()))
+                           pl.Series("persons", hh.size()),
+                           # the survey's fields, named: intention (NaN for non-migrants) and the
+                           # circumstances the surveys compare
+                           pl.Series("intention", m.intention.astype(np.float64)),
+                           pl.Series("new_generation", hh.birth_year >= 1980),
+                           pl.Series("with_children", hh.kids_school > 0),
+                           pl.Series("with_homestead", (hh.homestead_value > 0) & ~hh.homestead_exited),
+                           pl.Series("with_land", (hh.land_mu > 0) & ~hh.land_exited))
 
