@@ -96,12 +96,30 @@ def _fmt(metric: str, x: float | None) -> str:
     return f"{x:,.0f}"
 
 
+LABEL = 64
+"""Terminal columns of the target label (Chinese characters take two)."""
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` cut and padded to ``width`` terminal columns, counting wide (CJK) characters as two."""
+    import unicodedata
+
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)
+
+
 def format_table(table: pl.DataFrame, package: str) -> str:
     """Plain-text target-attainment table."""
     if table.height == 0:
         return f"{package}: the package states no numeric targets."
     lines = [f"Targets of {package} (simulated: mean [90% interval] across replications)",
-             f"{'target':54} {'goal':>24} {'simulated':>32} {'reps met':>9}  status"]
+             f"{_pad('target', LABEL)} {'goal':>24} {'simulated':>32} {'reps met':>9}  status"]
     for r in table.iter_rows(named=True):
         op = {"~": "about", ">=": ">=", "<=": "<="}[r["op"]]
         aim = f"{op} {_fmt(r['metric'], r['target'])}"
@@ -111,7 +129,7 @@ def format_table(table: pl.DataFrame, package: str) -> str:
                f"{_fmt(r['metric'], r['hi90'])}]") if r["mean"] is not None else "n/a"
         share = f"{100 * r['share_met']:.0f}%" if r["share_met"] is not None else "n/a"
         label = f"{r['label']} ({r['years']})"
-        lines.append(f"{label[:54]:54} {aim:>24} {sim:>32} {share:>9}  {r['status']}")
+        lines.append(f"{_pad(label, LABEL)} {aim:>24} {sim:>32} {share:>9}  {r['status']}")
         notes = []
         if r.get("definition"):
             notes.append(r["definition"])
