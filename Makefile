@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all run test check docs bench clean warmup
+.PHONY: all run test check docs bench clean warmup browser
 
 all: $(STAMP)
 
@@ -39,7 +39,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/sweep_speedup.py
 
-test: $(STAMP)
+# A real browser for the tests that render pages: Debian's chromium (browser downloads from
+# elsewhere are blocked; Playwright drives this one by its path). Needs root or sudo to install.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "make: installing Debian's chromium for the browser tests (apt-get; about a minute)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
