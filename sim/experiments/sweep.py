@@ -36,11 +36,9 @@ import polars as pl
 
 from sim.errors import OutputError, SimError
 from sim.experiments.spec import Experiment, lever_override
-from sim.outputs.files import is_ours, mark, write_parquet
+from sim.outputs.files import is_ours, mark, umask, write_parquet
 
 MAX_POOL_RESTARTS = 3
-UMASK = os.umask(0o022)
-os.umask(UMASK)  # read once: the user's umask, for the files mkstemp makes 0600
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ def atomic_write_parquet(df: pl.DataFrame, target: Path) -> None:
     os.close(fd)
     try:
         write_parquet(df, tmp)
-        os.chmod(tmp, 0o666 & ~UMASK)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -140,7 +138,7 @@ def atomic_write_text(text: str, target: Path) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o666 & ~UMASK)
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

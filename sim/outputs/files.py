@@ -105,7 +105,7 @@ def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Pa
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
                                                       default=str))
         mark(tmp, "run")
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; colleagues read results too
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; colleagues read results too
         os.replace(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -117,7 +117,9 @@ def write_run(tables: dict[str, pl.DataFrame], manifest: dict[str, Any], out: Pa
     return out
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The user's umask, for files and folders that tempfile makes 0600 and 0700 (on a shared
+    filesystem colleagues read results too)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
