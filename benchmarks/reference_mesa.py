@@ -153,9 +153,11 @@ class HouseholdAgent(mesa.Agent):
             return self.birth_year >= 1980
         raise ValueError(f"unknown group {group!r}")
 
-    def priority_rank(self) -> int:
-        """sim.engine.rationing.priority_rank: index of the first listed group the household is in."""
-        order = self.model.levers.priority.order
+    def priority_rank(self, goods: bool = True) -> int:
+        """sim.engine.rationing.priority_rank: index of the first listed group the household is in
+        (settlement priority for the quota, the goods order for everything else)."""
+        priority = self.model.levers.priority
+        order = priority.goods_order if goods else priority.order
         for i, group in enumerate(order):
             if self.in_group(group):
                 return i
@@ -868,7 +870,7 @@ class ReferenceModel(mesa.Model):
 
     def quota(self) -> None:
         T, r, tl = self.T, self.random, self.tl
-        cand = [(a.want - 1 - T, a.priority_rank(), r.random(), a.size * self.scale, a)
+        cand = [(a.want - 1 - T, a.priority_rank(goods=False), r.random(), a.size * self.scale, a)
                 for a in self.households if a.want > T]
         if not cand:
             return

@@ -483,10 +483,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", help="config files: regions, packages, behaviour, "
                    "experiments, calibration specs")
     c.set_defaults(func=cmd_check)
+    lv = sub.add_parser("levers", help="list every lever a package sets, with value and source")
+    lv.add_argument("policy", type=config_file("policy"), help="policy package TOML file")
+    lv.add_argument("--sources", action="store_true", help="also print each value's source and file")
+    lv.set_defaults(func=cmd_levers)
     w = sub.add_parser("warmup", help="compile the engine's kernels into numba's cache, with "
                        "progress (make does this after install)")
     w.set_defaults(func=cmd_warmup)
     return p
+
+
+def cmd_levers(args: argparse.Namespace) -> int:
+    """Every lever path the package sets, with its value, source and file: what an experiment's
+    ``[[design.levers]] path`` names, without opening the TOML."""
+    pol = load_policy(args.policy)
+    entries = pol.lever_entries()
+    print(f"{pol.name}: {len(entries)} lever values set ({' → '.join(f.name for f in pol.files)}); "
+          "paths as an experiment names them")
+    width = max((len(p) for p, *_ in entries), default=10)
+    for path, value, source, file in entries:
+        print(f"{path:{width}}  = {value!r}")
+        if args.sources:
+            print(f"{'':{width}}    {file}: {source or '(no source)'}")
+    return 0
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
@@ -538,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`sim levers X | head`): stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so that the exit flush does not fail
+        return 0
 
 
 if __name__ == "__main__":

@@ -151,3 +151,20 @@ def test_user_errors_in_a_run_exit_2_without_traceback(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "base year" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_sim_levers_lists_paths_an_experiment_can_use(capsys):
+    """Every path `sim levers` prints is a lever path an experiment accepts, with the package's
+    value, and each says where it came from."""
+    from sim.configuration import POLICIES, load_policy
+    from sim.experiments.spec import lever_override
+
+    assert main(["levers", str(POLICIES / "xuchang_2024.toml"), "--sources"]) == 0
+    printed = capsys.readouterr().out
+    pol = load_policy(POLICIES / "xuchang_2024.toml")
+    entries = pol.lever_entries()
+    assert len(entries) > 30
+    for path, value, source, _ in entries:
+        assert path in printed and source, path
+        if not path.startswith("changes("):
+            pol.with_levers(lever_override(path, value)).levers_in(pol.meta.start)  # validates

@@ -238,6 +238,13 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     "priority.order": (hk(open=True, annual_quota=100),
                        merge(hk(open=True, annual_quota=100), {"priority": {"order": ["new_generation"]}}),
                        group("new_generation"), +1, {}),
+    # goods priority: new-generation migrants first for scarce public rental, which counts as a
+    # residence for settling, so more of them settle (and fewer older ones)
+    "priority.goods_order": (
+        merge(hk(**RES), {"housing": {"default": {"public_rental_open_to": "residents"}}}),
+        merge(hk(**RES), {"housing": {"default": {"public_rental_open_to": "residents"}},
+                          "priority": {"goods_order": ["new_generation"]}}),
+        group("new_generation"), +1, {}),
     "priority.long_resident_years": (
         merge(hk(exempt_groups=["long_resident"]), {"priority": {"long_resident_years": 10}}),
         merge(hk(exempt_groups=["long_resident"]), {"priority": {"long_resident_years": 2}}),

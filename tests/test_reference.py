@@ -93,7 +93,7 @@ RICH = {
                "land_rental": True, "homestead_voucher": True, "voucher_bonus_share": 0.5},
     "in_situ": {"reclassify": True, "nonfarm_threshold": 0.62, "urban_village_conversion_share": 0.1},
     "priority": {"order": ["long_resident", "whole_family", "new_generation"],
-                 "long_resident_years": 3},
+                 "goods_order": ["whole_family", "new_generation"], "long_resident_years": 3},
 }
 # town table, final year, summed over towns (or the central city's rent): the rationing of
 # public rental and school seats, 人地钱挂钩 feedback and rents

@@ -70,6 +70,29 @@ class Policy:
                     tree = deep_merge(tree, delta)
         return tree
 
+    def lever_entries(self) -> list[tuple[str, Any, str, str]]:
+        """Every lever value the package's files set, in file order: (path as an experiment names
+        it, value, its source, the file that sets it). A year-dated change is a path prefixed
+        ``changes(YEAR).``; a later file's value overrides an earlier one's."""
+        out: list[tuple[str, Any, str, str]] = []
+
+        def walk(tree: dict[str, Any], prefix: str, inherited: str, file: str) -> None:
+            for key, value in tree.items():
+                if key in ("source", "sources"):
+                    continue
+                path = f"{prefix}{key}"
+                if isinstance(value, dict):
+                    walk(value, path + ".", value.get("source") or inherited, file)
+                else:
+                    out.append((path, value, tree.get("sources", {}).get(key) or tree.get("source")
+                                or inherited, file))
+
+        for (base, changes), file in zip(self.layers, self.files):
+            walk(base, "", "", file.name)
+            for year, tree in changes:
+                walk(tree, f"changes({year}).", "", file.name)
+        return out
+
     def with_levers(self, override: dict[str, Any], name: str | None = None) -> Policy:
         """A copy of this package with ``override`` (a partial lever tree) as a top layer,
         validated like a file's. Used by lever tests and sweeps."""

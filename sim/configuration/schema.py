@@ -195,16 +195,25 @@ class InSituLevers(Cited):
 
 
 class PriorityLevers(Cited):
-    """The order in which groups are served when seats, units, jobs or quota run short."""
+    """Who is served first, kept apart as the documents keep them apart.
+
+    ``order`` is settlement priority (the documents' 优先解决 ... 落户): the order in which groups
+    are served when the annual settlement quota binds (without a quota it changes nothing; groups
+    whose conditions are relaxed are ``hukou.exempt_groups``). ``goods_order`` is the order for
+    goods that run short: school seats, public rental, reserved jobs, placements and training
+    places (none of the seed documents asks for one; by default no group comes first and a
+    random tiebreak decides)."""
 
     order: list[Group] = Field(default_factory=list)
+    goods_order: list[Group] = Field(default_factory=list)
     long_resident_years: Annotated[int, Field(ge=1, le=30)] = 5
 
     @model_validator(mode="after")
     def _unique(self) -> PriorityLevers:
-        twice = sorted({g for g in self.order if self.order.count(g) > 1})
-        if twice:
-            raise ValueError(f"order lists {twice} more than once; list each group once")
+        for name, order in (("order", self.order), ("goods_order", self.goods_order)):
+            twice = sorted({g for g in order if order.count(g) > 1})
+            if twice:
+                raise ValueError(f"{name} lists {twice} more than once; list each group once")
         return self
 
 

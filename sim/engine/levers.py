@@ -24,7 +24,8 @@ fiscal                    :func:`sim.engine.stages.feedback`, public cost in :fu
 rights                    :func:`sim.engine.decision.rights_kept`, :func:`sim.engine.decision.non_wage_income`,
                           :func:`sim.engine.stages.rights`
 in_situ                   :func:`sim.engine.stages.feedback`
-priority                  :func:`sim.engine.rationing.priority_rank` (every rationing)
+priority                  :func:`sim.engine.rationing.priority_rank`: ``order`` for the settlement quota,
+                          ``goods_order`` for seats, public rental, reserved jobs, placements, training
 ========================  =====================================================================
 """
 

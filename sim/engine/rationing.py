@@ -14,10 +14,13 @@ if TYPE_CHECKING:
     from sim.engine.model import SettlementModel
 
 
-def priority_rank(m: SettlementModel, rows: np.ndarray) -> np.ndarray:
+def priority_rank(m: SettlementModel, rows: np.ndarray, goods: bool = False) -> np.ndarray:
     """Rank of each household in the policy's priority order (0 = first group listed; households
-    in no listed group come last). Used by every rationing: quota, seats, units, jobs."""
-    return priority_ranks(m.hh, rows, m.levers.priority.order, m.levers.priority.long_resident_years, m.T)
+    in no listed group come last): settlement priority (``priority.order``) for the settlement
+    quota, or with ``goods`` the order for seats, public rental, reserved jobs, placements and
+    training (``priority.goods_order``)."""
+    p = m.levers.priority
+    return priority_ranks(m.hh, rows, p.goods_order if goods else p.order, p.long_resident_years, m.T)
 
 
 def ration(town: np.ndarray, rank: np.ndarray, tiebreak: np.ndarray, weight: np.ndarray,

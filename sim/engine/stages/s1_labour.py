@@ -102,7 +102,7 @@ def labour_market(m: SettlementModel) -> None:
         cand = np.flatnonzero(hh.native & hh.at_home_rural() & (hh.workers > 0))
         km = np.where(offers[None, :] > 0, m.places.km[hh.home(cand)][:, :T], np.inf)
         target = km.argmin(axis=1)
-        ok = ration(target, priority_rank(m, cand), slot_uniform(key, cand, LABOUR_SLOTS, 3),
+        ok = ration(target, priority_rank(m, cand, goods=True), slot_uniform(key, cand, LABOUR_SLOTS, 3),
                     np.full(cand.size, m.scale), offers)
         hh.placement[cand[ok]] = target[ok]
 
@@ -110,7 +110,7 @@ def labour_market(m: SettlementModel) -> None:
     places_ = lv.col("jobs", "training_places")
     if places_.sum() > 0:
         cand = np.flatnonzero(hh.migrant(T) & (hh.skill < 3))
-        ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, LABOUR_SLOTS, 4),
+        ok = ration(hh.place[cand], priority_rank(m, cand, goods=True), slot_uniform(key, cand, LABOUR_SLOTS, 4),
                     np.full(cand.size, m.scale), places_)
         hh.skill[cand[ok]] += 1
         m.year_counts["trained"] = ok.sum() * m.scale

@@ -157,7 +157,7 @@ def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
     if jobs.sum() == 0:
         return
     cand = np.flatnonzero(hh.migrant(T) & ~hh.stable_job & (hh.workers > 0))
-    ok = ration(hh.place[cand], priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 1),
+    ok = ration(hh.place[cand], priority_rank(m, cand, goods=True), slot_uniform(key, cand, CAPACITY_SLOTS, 1),
                 np.full(cand.size, m.scale), jobs)
     got = cand[ok]
     hh.stable_job[got] = True
@@ -209,7 +209,7 @@ def public_rental(m: SettlementModel, key: np.uint64) -> None:
     free = np.maximum(m.rental_units - tenants.sum(axis=0) * m.scale, 0.0)
     cand = np.flatnonzero(applicant)
     town = hh.place[cand]
-    ok = ration(town, priority_rank(m, cand), slot_uniform(key, cand, CAPACITY_SLOTS, 2),
+    ok = ration(town, priority_rank(m, cand, goods=True), slot_uniform(key, cand, CAPACITY_SLOTS, 2),
                 np.full(cand.size, m.scale), free)
     hh.tenure[cand[ok]] = PUBLIC_RENTAL
     m.rental_queue = np.bincount(town[~ok], minlength=T) * m.scale
@@ -265,7 +265,7 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     want = rows[admitted]
     rank = claim[admitted]
     newcomer = rank == SEAT_NEWCOMER
-    rank[newcomer] = priority_rank(m, want[newcomer]) + SEAT_NEWCOMER
+    rank[newcomer] = priority_rank(m, want[newcomer], goods=True) + SEAT_NEWCOMER
     town = hh.place[want].astype(np.intp)
     kids = hh.kids_school[want].astype(np.float64) * m.scale
     ok = ration(town, rank, slot_uniform(key, want, CAPACITY_SLOTS, 4), kids, m.seats)
