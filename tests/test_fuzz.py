@@ -288,4 +288,4 @@ def test_known_bad_scalars_are_refused(value, tmp_path):
     behaviour = tmp_path / "b.toml"
     write(mutate(BEHAVIOUR, ("behaviour", "beta_income"), "set", value), behaviour)
     ok, why = checked(behaviour)
-    assert not ok and "beta_income" in why or "finite" in why
+    assert not ok and ("beta_income" in why or "finite" in why), why

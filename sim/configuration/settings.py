@@ -67,8 +67,6 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             help="first simulated year (default: the package's); after the region's base year"),
     Setting("end", int, FIRST_YEAR, LAST_YEAR, help="last simulated year (default: the package's)"),
     Setting("year", int, FIRST_YEAR, LAST_YEAR, help="a calendar year"),
-    Setting("budget", int, 1, 1_000_000, help="simulations the calibration may spend"),
-    Setting("port", int, 1, 65535, help="TCP port"),
 )}
 """Every bounded run setting, by the name the command line and the model use."""
 
