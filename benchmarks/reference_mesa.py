@@ -181,8 +181,9 @@ class HouseholdAgent(mesa.Agent):
         land_rent = land * eco.land_rent_per_mu * rural * float(rights.land_rental)
         home = farm + subsidy + dividend
         away = land_rent + dividend + subsidy
-        land_kept = rights.land.on_settle != "surrendered"
-        coll_kept = rights.collective.on_settle != "surrendered"
+        # an outsider's rights lie outside the region: the national rule keeps them
+        land_kept = rights.land.on_settle != "surrendered" or not self.native
+        coll_kept = rights.collective.on_settle != "surrendered" or not self.native
         settled = land_rent * land_kept + dividend * coll_kept
         return home, away, settled, subsidy * land_kept
 
@@ -199,14 +200,20 @@ class HouseholdAgent(mesa.Agent):
     def rights_lost_on_settling(self) -> float:
         """sim.engine.decision.rights_lost_on_settling."""
         rights = self.model.levers.rights
+        risk = self.model.behaviour.rights_tenure_risk
         lost = 0.0
         for name, value in self.rights_values().items():
             rule = getattr(rights, name)
-            if rule.on_settle == "surrendered":
+            if not self.native:  # outside the region: kept by the national rule
+                share = risk
+            elif rule.on_settle == "surrendered":
                 comp = rule.compensation_share if rule.paid_exit else 0.0
-                lost += value * max(0.0, 1.0 - comp)
+                share = max(0.0, 1.0 - comp)
             elif rule.on_settle == "kept_for_life":
-                lost += value * KEPT_FOR_LIFE_LOSS
+                share = KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)
+            else:
+                share = risk
+            lost += value * share
         return lost
 
     # ---- 1. labour market ------------------------------------------------------------------
@@ -422,9 +429,16 @@ class HouseholdAgent(mesa.Agent):
                 v += kids * (beh.beta_school * acc - beh.beta_left_behind * (1.0 - acc) * native
                              - (beh.beta_exam * acc if not tl.local_exam[j] else 0.0))
 
-        # services (sim.engine.decision.services) and rural rights (sim.engine.decision.rights_kept)
+        # services (sim.engine.decision.services) and rural rights (sim.engine.decision.rights_kept),
+        # and the household's part of the value of hukou (sim.engine.decision.hukou_value)
         if settle:
             v += beh.beta_services - beh.beta_rights * math.log1p(pre.lost / inc)
+            v += (beh.beta_hukou_children * kids + beh.beta_hukou_new_generation * (self.birth_year >= 1980)
+                  - beh.beta_hukou_age * max(self.head_age - 40.0, 0.0))
+            if not tl.insurance_portable[j]:
+                v += beh.beta_hukou_insurance * self.insurance_years
+            if self.owned_town == j:
+                v += beh.beta_hukou_owner
         elif permit:
             v += beh.beta_services * tl.permit_coverage[j]
 
@@ -704,7 +718,10 @@ class ReferenceModel(mesa.Model):
                  "small_town": beh.tier_bonus_small_town,
                  "rural_community": beh.tier_bonus_rural_community}
         self.asc_resident = [beh.asc_town + bonus[self.places.tier_name(j)] for j in range(T)]
-        self.asc_settle = [a + beh.asc_hukou for a in self.asc_resident]
+        # the town's part of the value of hukou (sim.engine.decision.town_hukou_value)
+        size = {"rural_community": 0.0, "small_town": 1.0 / 3.0, "sub_center": 2.0 / 3.0, "central_city": 1.0}
+        self.asc_settle = [a + beh.asc_hukou + beh.beta_hukou_city_size * size[self.places.tier_name(j)]
+                           for j, a in enumerate(self.asc_resident)]
         self.update_network()
 
         self.metrics: list[dict[str, Any]] = []

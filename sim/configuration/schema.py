@@ -365,6 +365,13 @@ class Economy(Cited):
     children_with_parents_share: Share = 0.37
     entrepreneur_share: Share = 0.03
     entrepreneur_tax_yuan: NonNeg = 60000.0
+    # rural assets held, drawn independently of native status, generation and children (issue 15):
+    # assumption: one homestead per household (一户一宅) makes holding the rule, but households
+    # formed since the last allocation, or whose house is gone, hold none; no published share of
+    # rural migrants holding a homestead was found, so these are assumptions, stated per region
+    # where a statistic exists
+    homestead_holding_share: Share = 0.8
+    land_holding_share: Share = 0.85
 
 
 class Town(Cited):
@@ -430,6 +437,15 @@ class Behaviour(Cited):
     beta_insurance_loss: Weight = 0.05
     asc_town: Weight = -1.6
     asc_hukou: Weight = -0.8
+    # The value of hukou differs by household (issue 15; docs/ODD.md "The value of hukou"): the
+    # terms below act only on settling, against living in the same town without hukou.
+    rights_tenure_risk: Share = 0.25  # share of a kept right's value feared lost on settling
+    beta_hukou_children: Weight = 0.3  # per school-age child
+    beta_hukou_new_generation: Weight = 0.3  # head born 1980 or later
+    beta_hukou_age: Weight = 0.02  # per year of head age over 40
+    beta_hukou_city_size: Weight = 0.6  # from a rural community (0) to a central city (1)
+    beta_hukou_insurance: Weight = 0.02  # per contribution year, where the town's are not portable
+    beta_hukou_owner: Weight = 0.5  # owning a home in the town
     tier_bonus_central_city: Weight = 0.3
     tier_bonus_sub_center: Weight = 0.1
     tier_bonus_small_town: Weight = 0.0

@@ -93,6 +93,8 @@ def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
     collective dividends. Away: land earns rent only where land rental (流转) is allowed; the
     subsidy and dividends continue (rural hukou kept). Settled: rent and dividends only on the
     rights kept (not surrendered, not exited); the subsidy only where the town's policy keeps it.
+    An outsider's rights lie outside the region: the package's rules do not reach them, and the
+    national rule keeps them (:func:`rights_governed`).
     """
     eco, lv, ts = ctx.economy, ctx.levers, ctx.towns
     workers = hh.workers[rows].astype(np.float64)  # rows may be slice(None): views, no gather
@@ -104,8 +106,9 @@ def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
     land_rent = land * eco.land_rent_per_mu * rural * float(lv.rights.land_rental)
     home = farm + subsidy + dividend
     away = land_rent + dividend + subsidy
-    land_kept = lv.rights.land.on_settle != "surrendered"
-    coll_kept = lv.rights.collective.on_settle != "surrendered"
+    outsider = ~rights_governed(hh, rows)
+    land_kept = (lv.rights.land.on_settle != "surrendered") | outsider
+    coll_kept = (lv.rights.collective.on_settle != "surrendered") | outsider
     kept_all = lv.col("services", "agri_subsidies_kept")
     if settled_town is not None:
         kept = kept_all[np.clip(settled_town, 0, kept_all.size - 1)]
@@ -249,19 +252,34 @@ def right_value(hh: Households, rows: np.ndarray, name: str, eco: Economy, beh: 
     return np.where(hh.collective_exited[rows], 0.0, hh.dividend[rows] * beh.rights_discount_years)
 
 
+def rights_governed(hh: Households, rows: np.ndarray) -> np.ndarray:
+    """[rows] the household's rural rights lie in the region, so the package's rights rules
+    govern them. An outsider's lie in its home village outside the region, where the national
+    rule keeps them on settling (国办发〔2011〕9号 §3; 国发〔2014〕25号 §三(十二))."""
+    return hh.native[rows]
+
+
 def rights_lost_on_settling(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
-    """Yuan of rural rights a household would lose by settling: all of a surrendered right (less
-    any compensation a paid exit offers), part of a right kept only for life (not inheritable),
-    nothing of a right that is kept."""
+    """Yuan of rural rights a household expects to lose by settling: all of a surrendered right
+    (less any compensation a paid exit offers), part of a right kept only for life (not
+    inheritable), and of a right that is kept, the share ``rights_tenure_risk`` that households
+    fear losing anyway (tenure insecurity: surveys find land and homestead holders less willing to
+    transfer hukou even where the rules keep their rights; data/README.md, Gu et al. 2020). The
+    same risk applies on top of a life-only right."""
     rights = ctx.levers.rights
+    risk = ctx.behaviour.rights_tenure_risk
+    governed = rights_governed(hh, rows)
     lost = np.zeros(rows.size)
     for name in ("land", "homestead", "collective"):
         rule = getattr(rights, name)
         if rule.on_settle == "surrendered":
             comp = rule.compensation_share if rule.paid_exit else 0.0
-            lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * max(0.0, 1.0 - comp)
+            share = max(0.0, 1.0 - comp)
         elif rule.on_settle == "kept_for_life":
-            lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * KEPT_FOR_LIFE_LOSS
+            share = KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)
+        else:
+            share = risk
+        lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * np.where(governed, share, risk)
     return lost
 
 
@@ -329,13 +347,56 @@ def moving(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
 
 
 def constants(ctx: Context) -> np.ndarray:
-    """Alternative-specific constants: town life by tier, and the extra pull of hukou."""
+    """Alternative-specific constants: town life by tier (with or without its hukou)."""
     beh = ctx.behaviour
     bonus = {"central_city": beh.tier_bonus_central_city, "sub_center": beh.tier_bonus_sub_center,
              "small_town": beh.tier_bonus_small_town, "rural_community": beh.tier_bonus_rural_community}
     tiers = np.array([bonus[ctx.places.tier_name(j)] for j in range(ctx.places.n_towns)])
     town = beh.asc_town + tiers
-    return np.concatenate([[0.0], town, town + beh.asc_hukou])[None, :]
+    return np.concatenate([[0.0], town, town])[None, :]
+
+
+# the city-size scale of the hukou value: 0 for a rural community, 1 for a central city
+CITY_SIZE = {"rural_community": 0.0, "small_town": 1.0 / 3.0, "sub_center": 2.0 / 3.0, "central_city": 1.0}
+
+
+def town_hukou_value(ctx: Context) -> np.ndarray:
+    """[T] the part of the value of hukou that is the town's: the constant ``asc_hukou`` plus
+    ``beta_hukou_city_size`` times the town's size on :data:`CITY_SIZE` (transfer intention
+    rises with city size: CMDS 2016, Lao, Zhao & Gu 2022; data/README.md)."""
+    beh = ctx.behaviour
+    size = np.array([CITY_SIZE[ctx.places.tier_name(j)] for j in range(ctx.places.n_towns)])
+    return beh.asc_hukou + beh.beta_hukou_city_size * size
+
+
+def household_hukou_value(hh: Households, rows: np.ndarray, beh: Behaviour) -> np.ndarray:
+    """[rows] the part of the value of hukou that is the household's own: each school-age child
+    (hukou secures senior-high admission and the entrance exam where the family lives, beyond the
+    seat and exam rules the levers set), a head of the new generation (born 1980 or later; Hao &
+    Tang 2015), and a decline with the head's age past 40 (CMDS 2016: willingness falls after
+    about 40; Qiu & Zhou 2019)."""
+    kids = hh.kids_school[rows].astype(np.float64)
+    newgen = (hh.birth_year[rows] >= 1980).astype(np.float64)
+    over40 = np.maximum(hh.head_age[rows].astype(np.float64) - 40.0, 0.0)
+    return beh.beta_hukou_children * kids + beh.beta_hukou_new_generation * newgen - beh.beta_hukou_age * over40
+
+
+def hukou_value(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
+    """The value of hukou itself (DESIGN §5; issue 15), on the settle alternatives only: the
+    town's part (:func:`town_hukou_value`), the household's (:func:`household_hukou_value`), and
+    insurance: where the town does not make contributions portable, hukou secures the years
+    contributed (``beta_hukou_insurance`` a year); and a home owned in the town
+    (``beta_hukou_owner``: owners have a stake in the place, and CMDS finds homeownership raises
+    permanent settlement intention; Hu, Zhang & Li 2025, Quality & Quantity 59:523). Rural rights at
+    stake are :func:`rights_kept`; housing support and schooling tied to hukou are in their own
+    terms."""
+    beh, lv = ctx.behaviour, ctx.levers
+    T = ctx.places.n_towns
+    portable = lv.col("services", "insurance_portable")
+    ins = beh.beta_hukou_insurance * hh.insurance_years[rows].astype(np.float64)[:, None] * ~portable[None, :]
+    owner = beh.beta_hukou_owner * (hh.owned_town[rows][:, None] == np.arange(T)[None, :])
+    settled = town_hukou_value(ctx)[None, :] + household_hukou_value(hh, rows, beh)[:, None] + ins + owner
+    return _alts(np.zeros(rows.size), np.zeros((rows.size, T)), settled)
 
 
 def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
@@ -359,7 +420,8 @@ def utilities(hh: Households, rows: np.ndarray, ctx: Context, year: int,
          + network(hh, rows, ctx)
          + generation(hh, rows, ctx, year)
          + moving(hh, rows, ctx)
-         + constants(ctx))
+         + constants(ctx)
+         + hukou_value(hh, rows, ctx))
     towns = np.arange(T)[None, :]
     available = np.ones_like(v, dtype=bool)
     available[:, 0] = hh.native[rows]

@@ -27,23 +27,32 @@ from sim.world.households import PUBLIC_RENTAL
 # origin, kin, workers, skill, placement, land_mu, land_exited, dividend, collective_exited,
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
 # owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
-# and ``lost`` (rights lost by settling) are per row. The town table ``t`` is [18, towns]: one
+# and ``lost`` (rights lost by settling) are per row. The town table ``t`` is [20, towns]: one
 # lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
     :func:`_settled` need (computed once per row)."""
-    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
-     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
+     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     b_hk_ins, b_hk_owner) = s
     ld = _land(h, r)
     dv = _dividend(h, r)
     subsidy = ld * agri_pm
     land_rent = ld * rent_pm * rural * land_rental
     nat = r[12][h]
+    # an outsider's rights lie outside the region: the national rule keeps them
+    lk = land_kept if nat else 1.0
+    ck = coll_kept if nat else 1.0
+    kd = float(r[11][h])
+    # the household's own part of the value of hukou (decision.household_hukou_value)
+    hk = (b_hk_kids * kd + (b_hk_newgen if r[15][h] >= 1980 else 0.0)
+          - b_hk_age * max(float(r[16][h]) - 40.0, 0.0))
     return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
-            land_rent + dv + subsidy, land_rent * land_kept + dv * coll_kept, subsidy * land_kept,
+            land_rent + dv + subsidy, land_rent * lk + dv * ck, subsidy * lk,
             _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
-            r[21][h], float(r[22][h]), float(r[11][h]), (b_lb if nat else 0.0), lost)
+            r[21][h], float(r[22][h]), kd, (b_lb if nat else 0.0), lost, hk,
+            b_hk_ins * float(r[17][h]))
 
 
 @njit(cache=True, inline="always")
@@ -74,10 +83,11 @@ def _resident(j, h, t, s):
     """The terms of a row's utility of living at town j without its hukou that differ from
     settling there: income, housing, schooling and services (as :mod:`sim.engine.decision`). Written
     without branches (only selects), so that a loop over towns is vectorised."""
-    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
-     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
+     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins) = h
     here = pl == j
     inc = max(_wage(j, h, t) + away, 1000.0)
     permit = (years if here else 0) >= t[5, j]
@@ -96,11 +106,13 @@ def _resident(j, h, t, s):
 @njit(cache=True, inline="always", error_model="numpy")
 def _settled(j, h, t, s):
     """The same terms for settling at town j (with its hukou), plus the rights lost and the
-    hukou constant."""
-    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
-     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept) = s
+    value of hukou (the town's part, the household's, insurance where not portable, and a home
+    owned there)."""
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
+     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins) = h
     inc = max(_wage(j, h, t) + settled_kept + (subsidy_kept if t[10, j] > 0.5 else 0.0), 1000.0)
     p_rental = 1.0 if (tenant & (pl == j)) else t[4, j]
     subsidy = (t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)
@@ -108,7 +120,8 @@ def _settled(j, h, t, s):
     access = t[3, j]
     school = kd * (b_school * access - lbn * (1.0 - access))
     return (b_inc * log(inc / sz) - b_house * cost / inc + school + b_serv
-            - b_rights * log(1.0 + lost / inc) + asc_hukou)
+            - b_rights * log(1.0 + lost / inc) + t[18, j] + hk + ins * t[19, j]
+            + (b_hk_owner if owned_town == j else 0.0))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -117,11 +130,12 @@ def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_n
     plus counter-based Gumbel noise when ``draw_noise``; writes the best alternative and the
     best alternative without settling (for when the quota runs out)."""
     portable, c_town, urban, dist_term, network = g
-    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium, farm_pm,
-     local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_dist, b_net, b_kin,
-     b_newgen, b_age, b_move, b_ins) = s
-    s_core = (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, asc_hukou, skill_premium,
-              farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept)
+    (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
+     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     b_hk_ins, b_hk_owner, b_dist, b_net, b_kin, b_newgen, b_age, b_move, b_ins) = s
+    s_core = (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm,
+              local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids,
+              b_hk_newgen, b_hk_age, b_hk_ins, b_hk_owner)
     T = c_town.size
     A = 1 + 2 * T
     for c in prange(nc):  # blocks of rows, each with its own scratch row of utilities
@@ -176,7 +190,7 @@ def intention(rows, r, lost, t, g, s, out):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
     urban = g[2]
-    s_core = s[:17]
+    s_core = s[:21]
     for k in prange(rows.size):  # the utility differences (a loop without branches: vectorised)
         h = rows[k]
         j = r[0][h]
@@ -193,7 +207,7 @@ def pack(hh, rows, ctx):
     """The kernels' inputs from the household arrays and a Context: household arrays (not
     copied), the rights each row would lose by settling, per-town arrays, global arrays and
     scalars."""
-    from sim.engine.decision import rights_lost_on_settling
+    from sim.engine.decision import rights_lost_on_settling, town_hukou_value
 
     lv, beh, eco, ts, places = ctx.levers, ctx.behaviour, ctx.economy, ctx.towns, ctx.places
     T = places.n_towns
@@ -216,16 +230,18 @@ def pack(hh, rows, ctx):
         is_("housing", "rental_subsidy_to", "permit"), 1.0 - col("housing", "public_rental_rent_share"),
         is_("housing", "public_rental_open_to", "residents"),
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
-    )])  # [18, towns]: one lever or town quantity per row
+        town_hukou_value(ctx), ~col("services", "insurance_portable"),
+    )])  # [20, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,
-         beh.beta_services, beh.beta_rights, beh.asc_hukou, beh.skill_premium,
+         beh.beta_services, beh.beta_rights, beh.skill_premium,
          eco.farm_income_per_mu, eco.local_nonfarm_income, eco.agri_subsidy_per_mu,
          eco.land_rent_per_mu, float(ts.rural_income_index), float(lv.rights.land_rental),
          float(lv.rights.land.on_settle != "surrendered"),
          float(lv.rights.collective.on_settle != "surrendered"),
-         beh.beta_distance, beh.beta_network, beh.beta_kin, beh.beta_new_generation, beh.beta_age,
+         beh.beta_hukou_children, beh.beta_hukou_new_generation, beh.beta_hukou_age,
+         beh.beta_hukou_insurance, beh.beta_hukou_owner, beh.beta_distance, beh.beta_network, beh.beta_kin, beh.beta_new_generation, beh.beta_age,
          beh.beta_move, beh.beta_insurance_loss)
     s = tuple(float(x) for x in s)
     return r, lost, t, g, s

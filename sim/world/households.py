@@ -5,8 +5,10 @@ at its current place, or at home in the origin village (elders and left-behind c
 non-hukou migrant household). Settled (urban-hukou) households and households living at home
 (their village, or the rural community where their hukou is) have every member with them.
 Outsider households (not natives of the region) migrate as whole families (assumption: their
-home lies outside the region; an origin village inside it is drawn only for the network and
-kin terms); their school-age children without a public seat attend a private school in town.
+home lies outside the region; an origin village inside it is drawn for the network and kin
+terms, and stands in for the size of the land, homestead and collective shares they hold at
+home, which the package's rights rules do not govern: the national rule keeps them on settling);
+their school-age children without a public seat attend a private school in town.
 
 Place numbers: towns 0..T-1, villages T..T+V-1 (see :mod:`sim.world.places`).
 """
@@ -294,7 +296,9 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
     owned_town = np.where(urban_native, place, NO_PLACE).astype(np.int32)
 
     vill = origin - T
-    is_village = (origin >= T) & native & ~urban_native
+    # rural assets: every rural-hukou household, native or outsider (an outsider's assets lie in
+    # its home village outside the region; a village of the region stands in for their size)
+    is_village = (origin >= T) & ~urban_native
     land_per = np.array([v.land_mu_per_household for v in region.villages], dtype=np.float32)
     home_val = np.array([v.homestead_value_yuan for v in region.villages], dtype=np.float32)
     divi = np.array([v.collective_dividend_yuan for v in region.villages], dtype=np.float32)
@@ -331,6 +335,12 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
     veteran = rng.random(n) < eco.veteran_share
     tax_paid = np.where(rng.random(n) < eco.entrepreneur_share,
                         rng.gamma(2.0, eco.entrepreneur_tax_yuan / 2.0, n), 0).astype(np.float32)
+
+    # who holds land and a homestead at all: drawn last (the draws above are unchanged) and
+    # independently of native status, generation and children, so that the survey contrasts
+    # (with / without a homestead, native / outsider) can be told apart
+    land_mu[rng.random(n) >= eco.land_holding_share] = 0.0
+    homestead[rng.random(n) >= eco.homestead_holding_share] = 0.0
 
     pt = place_dtype(places.n_places)
     return Households(

@@ -55,12 +55,13 @@ def _employment(key, T, place, hukou, hukou_urban, workers, skill, employed, sta
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _earnings(key, T, place, hukou, hukou_urban, workers, skill, employed, land_mu, land_exited,
-              dividend, collective_exited, income, savings, towns, s):
+def _earnings(key, T, place, hukou, hukou_urban, native, workers, skill, employed, land_mu,
+              land_exited, dividend, collective_exited, income, savings, towns, s):
     """Per household: income this year and savings. Town dwellers earn wages (by skill, with
     log-normal noise) plus the non-wage income of rural assets while away (or, settled, of the
     rights kept); households at home farm their land. The non-wage terms are those of
-    :func:`sim.engine.decision.non_wage_income`."""
+    :func:`sim.engine.decision.non_wage_income` (an outsider's rights, outside the region, are
+    kept on settling by the national rule)."""
     (skill_premium, wage_sd, savings_rate, farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental,
      land_kept, coll_kept) = s
     for b in prange(n_blocks(place.size)):
@@ -76,7 +77,9 @@ def _earnings(key, T, place, hukou, hukou_urban, workers, skill, employed, land_
             noise = exp(wage_sd * normal(key, h, LABOUR_SLOTS, 5) - 0.5 * wage_sd * wage_sd)
             wages = employed[h] * town[0, i] * (1.0 + skill_premium * skill[h]) * noise
             land_rent = land * rent_pm * rural * land_rental
-            settled = land_rent * land_kept + div * coll_kept + (subsidy * land_kept if town[1, i] > 0.5 else 0.0)
+            lk = land_kept if native[h] else 1.0
+            ck = coll_kept if native[h] else 1.0
+            settled = land_rent * lk + div * ck + (subsidy * lk if town[1, i] > 0.5 else 0.0)
             away = land_rent + div + subsidy
             y = (wages + (settled if hukou_urban[h] else away)) if in_town else at_home
             income[h] = y
@@ -119,7 +122,7 @@ def labour_market(m: SettlementModel) -> None:
          eco.local_nonfarm_income, eco.agri_subsidy_per_mu, eco.land_rent_per_mu, m.rural_index,
          float(lv.rights.land_rental), float(lv.rights.land.on_settle != "surrendered"),
          float(lv.rights.collective.on_settle != "surrendered"))
-    _earnings(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
+    _earnings(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.workers, hh.skill, hh.employed,
               hh.land_mu, hh.land_exited, hh.dividend, hh.collective_exited, hh.income, hh.savings,
               np.stack([np.asarray(m.wage, dtype=np.float64),
                         lv.col("services", "agri_subsidies_kept").astype(np.float64)]),
