@@ -127,3 +127,75 @@ def test_town_target_on_an_unknown_town_is_refused(tmp_path):
     p.write_text(p.read_text().replace('town = "Atlantis"', 'group = "martians"'))
     with pytest.raises(ConfigError, match="group"):
         check_file(p)
+
+
+def test_targets_met_or_missed_by_construction_say_so(base, region, behaviour):
+    """A target whose simulated value is fixed by an input carries `by_construction`: its status
+    reads "met by construction" / "not met by construction", the reason is in the table and the
+    printed report, and the met / not met part still follows the numbers."""
+    from sim.outputs.targets import format_table
+
+    metrics = simulate(base, region, behaviour, reps=2)["metrics"]
+    start = metrics.filter(pl.col("year") == metrics["year"].min())["resident_urbanization"].mean()
+    why = "the value is the region's stock, converted in full on schedule"
+    targets = [
+        Target(metric="resident_urbanization", year=2021, op=">=", value=start - 0.05, by_construction=why),
+        Target(metric="resident_urbanization", year=2021, op=">=", value=0.99, by_construction=why),
+        Target(metric="resident_urbanization", year=2021, op=">=", value=start - 0.05),
+    ]
+    table = attainment(metrics, targets)
+    assert table["status"].to_list() == ["met by construction", "not met by construction",
+                                         "met already at the start"]
+    assert table["by_construction"].to_list() == [why, why, ""]
+    text = format_table(table, "p")
+    assert text.count(f"by construction: {why}") == 2
+
+
+def test_by_construction_must_say_why(tmp_path):
+    import pytest
+
+    from sim.cli import check_file
+    from sim.configuration import ConfigError
+    from tests.conftest import DATA
+
+    with pytest.raises(ValueError, match="by_construction"):
+        Target(metric="trained", year=2018, op=">=", value=1.0, by_construction="  ")
+    p = tmp_path / "t.toml"
+    p.write_text(f'[package]\nname = "t"\nextends = "{DATA / "base_policy.toml"}"\nregion = "{DATA / "small_region.toml"}"\n'
+                 'source = "t"\n[[targets]]\nmetric = "trained"\nyear = 2018\nop = ">="\nvalue = 1.0\n'
+                 'by_construction = ""\nsource = "t"\n')
+    with pytest.raises(ConfigError, match="by_construction"):
+        check_file(p)
+
+
+def test_seed_targets_fixed_by_an_input_are_marked_by_construction():
+    """Two seed targets can only be met by construction and must say so: a count of urban-village
+    conversions when the package converts every urban-village household by the target year
+    (the count is then the region's stock), and a count of training when the package's training
+    places add up to the target (the count is then the lever). The rule is checked on the packages'
+    own levers, so a new target of either kind is held to it."""
+    from sim.configuration import load_policy, load_region
+    from sim.engine.levers import resolve
+    from sim.report.packages import SEED_PACKAGES, package_path
+    from sim.world.places import build_places
+
+    marked = []
+    for name in SEED_PACKAGES:
+        policy = load_policy(package_path(name))
+        places = build_places(load_region(policy.region_path))
+        for t in policy.targets:
+            last = t.to_year or t.year
+            if t.metric == "urban_village_converted_persons":
+                full = any(resolve(policy, places, y).in_situ.urban_village_conversion_share >= 1.0
+                           for y in range(t.year, last + 1))
+                if full:
+                    assert t.by_construction, (name, t.label)
+                    marked.append((name, t.metric))
+            if t.metric == "trained":
+                places_per_year = [resolve(policy, places, y).col("jobs", "training_places").sum()
+                                   for y in range(t.year, last + 1)]
+                if min(places_per_year) >= t.value * 0.99 and max(places_per_year) <= t.value * 1.01:
+                    assert t.by_construction, (name, t.label)
+                    marked.append((name, t.metric))
+    assert ("qingdao_2017", "urban_village_converted_persons") in marked
+    assert ("xuchang_2024", "trained") in marked

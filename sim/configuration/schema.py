@@ -244,7 +244,10 @@ class Layered(Strict):
 
 class Target(Cited):
     """A stated target of the document: ``metric`` in ``year`` (or its ``sum`` / ``mean`` over
-    ``year``..``to_year``) compared by ``op`` to ``value`` (``~``: within ``tolerance``)."""
+    ``year``..``to_year``) compared by ``op`` to ``value`` (``~``: within ``tolerance``).
+    ``by_construction`` says why a target can be met (or missed) only by construction: the
+    simulated value is fixed by an input (e.g. a stock of the region file converted in full on a
+    schedule, or a lever equal to the target), so the verdict tests that input, not the package."""
 
     metric: str
     year: Year
@@ -258,6 +261,9 @@ class Target(Cited):
     group: str | None = None  # a group target: the metric is a column of groups.parquet
     offset: float = 0.0  # counted before the run starts, added to a summed simulated value
     prorate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of the document's value due in the run's years
+    # why the simulated value follows from an input (a region value or a lever) rather than from
+    # what households do: the report then says "met / not met by construction"
+    by_construction: str | None = None
 
     @model_validator(mode="after")
     def _sense(self) -> Target:
@@ -272,6 +278,9 @@ class Target(Cited):
                              "sources.offset or sources.prorate")
         if self.to_year is not None and self.to_year < self.year:
             raise ValueError(f"to_year {self.to_year} is before year {self.year}")
+        if self.by_construction is not None and not self.by_construction.strip():
+            raise ValueError("by_construction is empty: say which input (a region value or a lever) "
+                             "the simulated value follows from, or leave the key out")
         if self.metric in RATE_METRICS and self.aggregate == "value" and not -1.0 <= self.value <= 1.0:
             raise ValueError(f"{self.metric} is a rate, a fraction in [0, 1]; got value {self.value} "
                              "(write 64% as 0.64)")

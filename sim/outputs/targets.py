@@ -4,7 +4,9 @@ Each :class:`~sim.configuration.Target` names a metric, a year (or a span ``year
 averaged), an operator and a value. For every replication the simulated value is computed the
 same way; the table reports the mean, the 90% interval across replications, the share of
 replications meeting the target, and ``met`` / ``not met`` by the mean (``not simulated`` when the
-run does not cover the years).
+run does not cover the years). A target whose value is fixed by an input says so
+(``Target.by_construction``): its status reads ``met by construction`` / ``not met by construction``
+and the table prints the reason.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def attainment(metrics: pl.DataFrame, targets: list[Target], towns: pl.DataFrame
         base = {"label": t.label or t.metric + where, "metric": t.metric, "years": years,
                 "aggregate": t.aggregate, "op": t.op, "target": goal(t), "tolerance": t.tolerance * t.prorate,
                 "document_value": t.value, "offset": t.offset, "prorate": t.prorate,
-                "definition": METRIC_DEFINITIONS.get(t.metric, ""), "source": t.source or ""}
+                "definition": METRIC_DEFINITIONS.get(t.metric, ""), "source": t.source or "",
+                "by_construction": t.by_construction or ""}
         if s is None or s.len() == 0:
             rows.append({**base, "mean": None, "lo90": None, "hi90": None, "share_met": None,
                          "status": "not simulated"})
@@ -77,12 +80,14 @@ def attainment(metrics: pl.DataFrame, targets: list[Target], towns: pl.DataFrame
             first = metrics.filter(pl.col("year") == metrics["year"].min())[t.metric].mean()
             if first is not None and meets(float(first), t):  # no package needed to meet it
                 status = "met already at the start"
+        if t.by_construction:  # the input decides the verdict, not the package: say so
+            status = ("met" if meets(mean, t) else "not met") + " by construction"
         rows.append({**base, "mean": mean, "lo90": float(s.quantile(0.05, "linear")),
                      "hi90": float(s.quantile(0.95, "linear")), "share_met": share, "status": status})
     schema = {"label": pl.String, "metric": pl.String, "years": pl.String, "aggregate": pl.String,
               "op": pl.String, "target": pl.Float64, "tolerance": pl.Float64,
               "document_value": pl.Float64, "offset": pl.Float64, "prorate": pl.Float64,
-              "definition": pl.String, "source": pl.String,
+              "definition": pl.String, "source": pl.String, "by_construction": pl.String,
               "mean": pl.Float64, "lo90": pl.Float64, "hi90": pl.Float64, "share_met": pl.Float64,
               "status": pl.String}
     return pl.DataFrame(rows, schema=schema)
@@ -136,6 +141,8 @@ def format_table(table: pl.DataFrame, package: str) -> str:
         if r.get("prorate") not in (None, 1.0) or r.get("offset"):
             notes.append(f"document's value {_fmt(r['metric'], r['document_value'])} x {r['prorate']:g} "
                          f"for the run's years, {_fmt(r['metric'], r['offset'])} counted before the run")
+        if r.get("by_construction"):
+            notes.append(f"by construction: {r['by_construction']}")
         for note in notes:
             lines.append(f"    {note}")
     return "\n".join(lines)

@@ -513,7 +513,7 @@ def report(folder: str | Path, out: str | Path | None = None) -> Path:
         for name, table in tt.items():
             sections.append(f"<h3>{html.escape(name)}</h3>" + _html_table(
                 table.select([c for c in ("label", "years", "op", "target", "tolerance", "mean", "lo90",
-                                          "hi90", "share_met", "status", "definition")
+                                          "hi90", "share_met", "status", "definition", "by_construction")
                               if c in table.columns])))
     else:
         sections.append("<h2 id=\"targets\">Target attainment</h2><p>No package in these results "
