@@ -9,6 +9,7 @@ definitions) and every lever whose measured direction contradicts the expected o
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ from sim.report import viewer  # noqa: F401 - importing it sets the fonts (CJK) 
 REGION_TITLES = {"dehong": "Dehong", "qingdao": "Qingdao", "changji": "Changji",
                  "xuchang": "Xuchang", "dashiqiao": "Dashiqiao"}
 COLORS = {"dehong": "#1b9e77", "qingdao": "#d95f02", "changji": "#7570b3", "xuchang": "#e7298a",
-          "dashiqiao": "#66a61e"}
+          "dashiqiao": "#e6ab02"}
 OUTCOME_LABELS = {
     "settled_persons": "settled persons over the horizon",
     "resident_urbanization": "resident urbanisation, final year",
@@ -66,7 +67,10 @@ def table(frame: pl.DataFrame) -> pl.DataFrame:
                      "cost_per_year": float(sub["public_cost_per_year"].mean()),
                      "outcome": float(sub["outcome"].mean()), "d_outcome": do, "d_outcome_ci": ho,
                      "cost_per_settler": cps})
-    return pl.DataFrame(rows).sort("lever", "region", "x")
+    order = {r: i for i, r in enumerate(SEED_REGIONS)}
+    return (pl.DataFrame(rows)
+            .with_columns(pl.col("region").replace_strict(order, default=len(order)).alias("_order"))
+            .sort("lever", "_order", "x").drop("_order"))
 
 
 def _fmt_count(x: float, signed: bool = False) -> str:
@@ -104,8 +108,10 @@ def figure(entry: Lever, rows: pl.DataFrame, path: Path) -> None:
     """Settled persons (% change from the off value) and cost per additional settler against the
     value, one line per region; a third panel for the outcome when it is not settled persons."""
     extra = entry.outcome != "settled_persons"
+    rate = entry.outcome in ("resident_urbanization", "hukou_urbanization")
     fig, axes = plt.subplots(1, 3 if extra else 2, figsize=(10.5 if extra else 7.5, 2.5), dpi=72)
-    for region in rows["region"].unique(maintain_order=True).to_list():
+    present = set(rows["region"].to_list())
+    for region in [r for r in SEED_REGIONS if r in present]:
         r = rows.filter(pl.col("region") == region).sort("x")
         base = r.filter(pl.col("is_off"))["settled"]
         kw = {"color": COLORS.get(region), "marker": "o", "ms": 3, "lw": 1.2,
@@ -113,15 +119,17 @@ def figure(entry: Lever, rows: pl.DataFrame, path: Path) -> None:
         if base.len() and base[0]:
             axes[0].plot(r["x"], 100 * r["d_settled"] / base[0], **kw)
         axes[1].plot(r["x"], r["cost_per_settler"] / 1e4, **kw)
-        if extra:
-            scale = 100 if entry.outcome in ("resident_urbanization", "hukou_urbanization") else 1
-            axes[2].plot(r["x"], scale * r["d_outcome"], **kw)
+        if extra and rate:
+            axes[2].plot(r["x"], 100 * r["d_outcome"], **kw)
+        elif extra:
+            off = r.filter(pl.col("is_off"))["outcome"]
+            if off.len() and off[0]:
+                axes[2].plot(r["x"], 100 * r["d_outcome"] / abs(off[0]), **kw)
     axes[0].set_title("settled persons, % change from off", fontsize=9)
     axes[1].set_title("cost per additional settler (万 yuan)", fontsize=9)
     if extra:
-        unit = " (pp)" if entry.outcome in ("resident_urbanization", "hukou_urbanization") else ""
-        axes[2].set_title(f"change of {OUTCOME_LABELS.get(entry.outcome, entry.outcome)}{unit}",
-                          fontsize=8)
+        what = OUTCOME_LABELS.get(entry.outcome, entry.outcome)
+        axes[2].set_title(f"{what}: change from off, {'pp' if rate else '%'}", fontsize=8)
     xs = sorted(set(rows["x"].to_list()))
     for ax in axes:
         ax.axhline(0, color="#999", lw=0.6)
@@ -133,8 +141,14 @@ def figure(entry: Lever, rows: pl.DataFrame, path: Path) -> None:
     fig.suptitle(entry.name, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=72)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=72, format="png")
     plt.close(fig)
+    from PIL import Image  # matplotlib's own dependency
+
+    buf.seek(0)
+    # a 64-colour palette: a third of the bytes, the same picture (these figures have ~10 colours)
+    Image.open(buf).convert("RGB").quantize(colors=64).save(path, optimize=True)
 
 
 def _anchor(name: str) -> str:
