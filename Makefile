@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all run test check docs bench clean warmup browser
+.PHONY: all run test check docs levers-doc bench clean warmup browser
 
 all: $(STAMP)
 
@@ -32,6 +32,11 @@ run: $(STAMP)
 # Regenerate docs/packages.md (lever table and a 20-replication target run of each seed package).
 docs: $(STAMP)
 	$(BIN)/python -m sim.report.packages --replications 20
+
+# Regenerate docs/levers.md and docs/levers/*.png: every lever's response over its plausible range
+# on the five seed regions (3 replications at 50 households per agent; ~6-9 minutes on 2 cores).
+levers-doc: $(STAMP)
+	$(BIN)/sim response
 
 # Performance benchmark (issue 6): engine speed at 100k and 1M households, ratio to the
 # idiomatic Mesa reference, memory per household, and a Qingdao-size run.

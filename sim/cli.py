@@ -9,6 +9,7 @@
     sim report RESULTS_DIR [--out DIR]
     sim calibrate [SPEC.toml] [--budget N] [--out BEHAVIOUR.toml]
     sim check FILE.toml [FILE.toml ...]
+    sim response [--regions R ...] [--levers L ...] [--replications N] [--scale S] [--out FILE.md]
 
 With several packages, each is run on the same replications (same households, same draws:
 common random numbers) into ``OUT/<package>/`` and their rates are printed side by side.
@@ -487,6 +488,24 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("policy", type=config_file("policy"), help="policy package TOML file")
     lv.add_argument("--sources", action="store_true", help="also print each value's source and file")
     lv.set_defaults(func=cmd_levers)
+    rs = sub.add_parser("response", help="every lever's response over its range on the seed "
+                        "regions; writes docs/levers.md with figures")
+    from sim.experiments.response import SEED_REGIONS
+
+    rs.add_argument("--regions", nargs="+", choices=list(SEED_REGIONS),
+                    help="seed regions (default: all five)")
+    rs.add_argument("--levers", nargs="+", type=lever_name,
+                    help="levers or groups, as group.field or group (default: every lever)")
+    rs.add_argument("--replications", type=at_least_two, default=3, help="replications per value "
+                    "(default 3; at least 2, noise is measured across them)")
+    rs.add_argument("--scale", type=setting("scale"), default=50.0,
+                    help="households per agent (default 50)")
+    rs.add_argument("--workers", type=setting("workers"), default=None,
+                    help="local worker processes (default: all cores)")
+    rs.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "levers.md"),
+                    help="the page to write (default docs/levers.md); figures go to its stem folder")
+    rs.add_argument("--quiet", action="store_true", help="no progress line")
+    rs.set_defaults(func=cmd_response)
     w = sub.add_parser("warmup", help="compile the engine's kernels into numba's cache, with "
                        "progress (make does this after install)")
     w.set_defaults(func=cmd_warmup)
@@ -505,6 +524,38 @@ def cmd_levers(args: argparse.Namespace) -> int:
         print(f"{path:{width}}  = {value!r}")
         if args.sources:
             print(f"{'':{width}}    {file}: {source or '(no source)'}")
+    return 0
+
+
+def lever_name(text: str) -> str:
+    """An argparse type for a lever or group of the response catalogue."""
+    from sim.experiments.response import select
+
+    try:
+        select([text])
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    return text
+
+
+def at_least_two(text: str) -> int:
+    value = setting("replications")(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (got {text!r})")
+    return value
+
+
+def cmd_response(args: argparse.Namespace) -> int:
+    """Lever response curves on the seed regions, written to docs/levers.md
+    (:mod:`sim.report.levers_doc`)."""
+    from sim.report.levers_doc import generate
+
+    command = " ".join(["sim response", *(["--regions", *args.regions] if args.regions else []),
+                        *(["--levers", *args.levers] if args.levers else []),
+                        f"--replications {args.replications}", f"--scale {args.scale:g}"])
+    res = generate(args.regions, args.levers, replications=args.replications, scale=args.scale,
+                   workers=args.workers, out=args.out, progress=not args.quiet, command=command)
+    print(f"wrote {res['out']} ({res['levers']} levers, {res['seconds']:.0f} s)")
     return 0
 
 
