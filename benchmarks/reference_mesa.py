@@ -204,15 +204,18 @@ class HouseholdAgent(mesa.Agent):
         lost = 0.0
         for name, value in self.rights_values().items():
             rule = getattr(rights, name)
+            comp = rule.compensation_share if rule.paid_exit else 0.0
+            if name == "homestead" and rights.homestead_voucher:
+                comp *= 1.0 + rights.voucher_bonus_share
+            uncovered = max(0.0, 1.0 - comp)
             if not self.native:  # outside the region: kept by the national rule
                 share = risk
             elif rule.on_settle == "surrendered":
-                comp = rule.compensation_share if rule.paid_exit else 0.0
-                share = max(0.0, 1.0 - comp)
+                share = uncovered
             elif rule.on_settle == "kept_for_life":
-                share = KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)
+                share = (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered
             else:
-                share = risk
+                share = risk * uncovered
             lost += value * share
         return lost
 
@@ -597,6 +600,8 @@ class HouseholdAgent(mesa.Agent):
             value = values[name]
             held = not getattr(self, flag) and value > 0
             comp = value * rule.compensation_share * float(rule.paid_exit)
+            if name == "homestead" and lv.rights.homestead_voucher:  # worth more as a voucher
+                comp *= 1.0 + lv.rights.voucher_bonus_share
             forced = held and new and rule.on_settle == "surrendered"
             keep = value * (0.5 if (name == "land" and not lv.rights.land_rental) else 1.0)
             gain = (comp - keep) / income
@@ -605,8 +610,6 @@ class HouseholdAgent(mesa.Agent):
             if forced or voluntary:
                 setattr(self, flag, True)
                 paid = comp
-                if name == "homestead" and lv.rights.homestead_voucher:
-                    paid *= 1.0 + lv.rights.voucher_bonus_share
                 self.savings += paid
                 m.year_counts["compensation_paid_yuan"] += paid * m.scale
                 if name == "land":

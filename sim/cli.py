@@ -8,6 +8,7 @@
     sim sensitivity EXPERIMENT.toml [--workers N] [--scheduler ADDRESS]
     sim report RESULTS_DIR [--out DIR]
     sim calibrate [SPEC.toml] [--budget N] [--out BEHAVIOUR.toml]
+    sim calibrate --abc [PATTERNS.toml] [--last-year Y] [--scheduler tcp://HOST:PORT]
     sim check FILE.toml [FILE.toml ...]
     sim response [--regions R ...] [--levers L ...] [--replications N] [--scale S] [--out FILE.md]
 
@@ -76,9 +77,9 @@ def _fmt(x: float, kind: str) -> str:
     return f"{x:,.0f}"
 
 
-def summary_table(results: dict[str, pl.DataFrame]) -> str:
+def summary_table(results: dict[str, pl.DataFrame], uncertainty: str | None = None) -> str:
     """Side-by-side summary: rates in the final year, flows averaged over the run, each as
-    mean [5%, 95%] across replications."""
+    mean [5%, 95%] across replications; ``uncertainty`` says what the interval covers."""
     lines = []
     names = list(results)
     first = results[names[0]]
@@ -87,6 +88,8 @@ def summary_table(results: dict[str, pl.DataFrame]) -> str:
     header = f"{'':32}" + "".join(f"{n:>{width + 8}}" for n in names)
     lines.append(f"Final year {y1} (rates) and yearly means {y0 + 1}-{y1} (flows); "
                  f"mean [90% interval] over {first['replication'].n_unique()} replications")
+    if uncertainty:
+        lines.append(uncertainty[0].upper() + uncertainty[1:] + ".")
     lines.append(header)
     for col, label, kind in SUMMARY:
         cells = []
@@ -135,11 +138,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             (res.out.parent / "packages.json").write_text(json.dumps(used))
         if "targets" in res.tables:
             target_tables[res.package] = res.tables["targets"]
+        label = res.manifest["behaviour"]["uncertainty"]
     print()
-    print(summary_table(results))
+    print(summary_table(results, label))
     for name, table in target_tables.items():
         print()
-        print(format_table(table, name))
+        print(format_table(table, name, label))
     return 0
 
 
@@ -162,7 +166,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
     table = res.tables.get("targets")
     if table is None:
         table = attainment(res.metrics, pol.targets, res.tables.get("towns"), res.tables.get("groups"))
-    print(format_table(table, pol.name))
+    print(format_table(table, pol.name, res.manifest["behaviour"]["uncertainty"]))
     return 0
 
 
@@ -199,7 +203,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             table = paired_comparison(metrics, packages)
             table.write_parquet(out / "comparison.parquet")
             print()
-            print(format_comparison(table, packages))
+            print(format_comparison(table, packages, _uncertainty(out)))
             _print_targets(exp, metrics, out)
         else:
             y1 = metrics["year"].max()
@@ -230,7 +234,17 @@ def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
         table = attainment(metrics.filter(pl.col("package") == label), pol.targets, towns, groups)
         table.write_parquet(out / f"targets_{pol.name}.parquet")
         print()
-        print(format_table(table, pol.name))
+        print(format_table(table, pol.name, _uncertainty(out)))
+
+
+def _uncertainty(out: Path) -> str | None:
+    """What a sweep's bands cover, as its manifest records it."""
+    import json
+
+    try:
+        return json.loads((out / "manifest.json").read_text()).get("uncertainty")
+    except (OSError, ValueError):
+        return None
 
 
 def _read_if(out: Path, name: str, exp, label: str) -> pl.DataFrame | None:
@@ -248,7 +262,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiments.sweep import read_output, run_sweep
 
     exp = adhoc_experiment(args.policy, args.region, args.replications, args.seed, args.start,
-                           args.end, args.scale)
+                           args.end, args.scale, behaviour=args.behaviour)
     out = Path(args.out) if args.out else Path("results") / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
     rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
                     progress=not args.quiet)
@@ -258,7 +272,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table = paired_comparison(metrics, packages)
     table.write_parquet(out / "comparison.parquet")
     print()
-    print(format_comparison(table, packages))
+    print(format_comparison(table, packages, _uncertainty(out)))
     _print_targets(exp, metrics, out)
     return 1 if rep.failed else 0
 
@@ -316,6 +330,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def check_file(path: str | Path) -> str:
     """Validate any config file, telling the kind from its tables. Returns a one-line summary."""
     path = Path(path)
+    if path.suffix == ".csv":  # a posterior ensemble of behaviour parameters
+        from sim.configuration import load_ensemble
+
+        ens = load_ensemble(path)
+        return f"{path}: behaviour posterior ensemble OK ({len(ens)} draws of {len(ens.draws[0])} parameters)"
     raw = read_toml(path)
     if "package" in raw:
         pol = load_policy(path)
@@ -347,6 +366,13 @@ def check_file(path: str | Path) -> str:
         spec = load_spec(path)
         load_policy(spec.package_path)
         return f"{path}: calibration spec OK ({len(spec.parameters)} parameters)"
+    if "abc" in raw:
+        from sim.experiments.abc import load_abc_spec
+
+        spec = load_abc_spec(path)
+        load_policy(spec.resolve(spec.meta.package))
+        return (f"{path}: pattern calibration spec OK ({len(spec.parameters)} parameters, "
+                f"{len(spec.series)} series, {len(spec.patterns)} patterns)")
     if "experiment" in raw:
         from sim.experiments.spec import load_experiment
 
@@ -359,7 +385,7 @@ def check_file(path: str | Path) -> str:
         return f"{path}: experiment '{exp.name}' OK ({len(exp.points)} design points)"
     raise ConfigError(
         f"{path}: cannot tell what this file is; expected a [package], [region], [behaviour], "
-        "[calibration] or [experiment] table"
+        "[calibration], [abc] or [experiment] table"
     )
 
 
@@ -415,7 +441,10 @@ def _run_args(p: argparse.ArgumentParser, replications: int, out_help: str) -> N
     p.add_argument("--region", type=config_file("region"),
                    help="region TOML (default: the package's own region)")
     p.add_argument("--behaviour", type=config_file("behaviour"),
-                   help="behaviour TOML (default: configs/behaviour/calibrated.toml)")
+                   help="one behaviour parameter set (TOML), which pins it: the bands are then "
+                   "chance only; or a posterior ensemble (.csv). Default: the posterior "
+                   "configs/behaviour/posterior.csv, replication r using draw r, where it exists, "
+                   "else configs/behaviour/calibrated.toml")
     _years(p)
     p.add_argument("--seed", type=setting("seed"), default=0, help=SETTINGS["seed"].help + " (default 0)")
     p.add_argument("--replications", type=setting("replications"), default=replications,

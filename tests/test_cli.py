@@ -29,7 +29,7 @@ def test_sim_run_writes_all_outputs(tmp_path, capsys):
     assert {"levers", "region", "behaviour"} <= set(manifest["resolved"])
     prov = manifest["provenance"]
     assert "mesa" in prov["versions"] and manifest["wall_time_s"] > 0 and prov["commit"]
-    assert prov["behaviour"]["path"].endswith(".toml") and len(prov["behaviour"]["sha256"]) == 64
+    assert prov["behaviour"]["path"].endswith((".toml", ".csv")) and len(prov["behaviour"]["sha256"]) == 64
     printed = capsys.readouterr().out
     assert "resident urbanisation" in printed and "hukou urbanisation" in printed
 

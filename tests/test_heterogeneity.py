@@ -23,11 +23,12 @@ SEED_PACKAGES = {"dehong": "dehong_2011", "qingdao": "qingdao_2017", "changji": 
 SCALES = {"dehong": 5.0, "qingdao": 20.0, "changji": 5.0, "xuchang": 10.0, "dashiqiao": 2.0, "china": 20000.0}
 
 
-def _groups(name: str, package: str, seeds=(1, 2), years: int = 3, behaviour=None) -> dict[str, float]:
-    """Mean intention per group over the first ``years`` years and ``seeds``."""
+def _groups(name: str, package: str, replications=(0, 1, 2), years: int = 3, behaviour=None) -> dict[str, float]:
+    """Mean intention per group over the first ``years`` years and ``replications`` (with the
+    default posterior, each replication its own behaviour draw)."""
     frames = []
-    for seed in seeds:
-        m = SettlementModel(POLICIES / f"{package}.toml", behaviour=behaviour, seed=seed,
+    for r in replications:
+        m = SettlementModel(POLICIES / f"{package}.toml", behaviour=behaviour, seed=1, replication=r,
                             scale=SCALES[name])
         for _ in range(min(years, m.end - m.start + 1)):
             m.step()

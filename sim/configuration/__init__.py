@@ -5,7 +5,17 @@ Validation happens here, at the boundary, and nowhere else: a bad file raises
 runs. The layers above import what they need from this package.
 """
 
-from sim.configuration.behaviour import default_behaviour_path, load_behaviour
+from sim.configuration.behaviour import (
+                                     BehaviourEnsemble,
+                                     BehaviourSource,
+                                     behaviour_for,
+                                     default_behaviour_path,
+                                     default_behaviour_source,
+                                     load_behaviour,
+                                     load_behaviour_source,
+                                     load_ensemble,
+                                     uncertainty_label,
+)
 from sim.configuration.files import check_provenance, deep_merge, read_toml, validate
 from sim.configuration.names import (
                                      METRIC_DEFINITIONS,
@@ -60,6 +70,8 @@ __all__ = [
     "Behaviour", "Cited", "ConfigError", "Economy", "PER_TOWN_GROUPS", "Policy", "REGION_WIDE_GROUPS",
     "RegionFile", "Strict", "Target",
     "check_connected", "check_policy_against_region", "check_provenance", "deep_merge",
+    "BehaviourEnsemble", "BehaviourSource", "behaviour_for", "default_behaviour_source",
+    "load_behaviour_source", "load_ensemble", "uncertainty_label",
     "default_behaviour_path", "load_behaviour", "load_policy", "load_region", "own_region_name",
     "place_graph", "read_toml", "validate",
 ]

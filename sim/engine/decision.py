@@ -265,22 +265,35 @@ def rights_lost_on_settling(hh: Households, rows: np.ndarray, ctx: Context) -> n
     inheritable), and of a right that is kept, the share ``rights_tenure_risk`` that households
     fear losing anyway (tenure insecurity: surveys find land and homestead holders less willing to
     transfer hukou even where the rules keep their rights; data/README.md, Gu et al. 2020). The
-    same risk applies on top of a life-only right."""
+    same risk applies on top of a life-only right. A paid exit (有偿退出) caps what can be lost
+    at the value less the compensation (:func:`exit_compensation_share`, with a homestead
+    voucher's bonus): a right that can be sold is less at risk."""
     rights = ctx.levers.rights
     risk = ctx.behaviour.rights_tenure_risk
     governed = rights_governed(hh, rows)
     lost = np.zeros(rows.size)
     for name in ("land", "homestead", "collective"):
         rule = getattr(rights, name)
+        uncovered = max(0.0, 1.0 - exit_compensation_share(rights, name))
         if rule.on_settle == "surrendered":
-            comp = rule.compensation_share if rule.paid_exit else 0.0
-            share = max(0.0, 1.0 - comp)
+            share = uncovered
         elif rule.on_settle == "kept_for_life":
-            share = KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)
+            share = (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered
         else:
-            share = risk
+            share = risk * uncovered
         lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * np.where(governed, share, risk)
     return lost
+
+
+def exit_compensation_share(rights, name: str) -> float:
+    """Share of a right's value a paid exit pays (0 without one); a homestead paid as a housing
+    voucher (房票) is worth ``1 + voucher_bonus_share`` times the cash (as :mod:`.stages.s6_rights`
+    pays it)."""
+    rule = getattr(rights, name)
+    if not rule.paid_exit:
+        return 0.0
+    bonus = 1.0 + rights.voucher_bonus_share if (name == "homestead" and rights.homestead_voucher) else 1.0
+    return rule.compensation_share * bonus
 
 
 def rights_kept(hh: Households, rows: np.ndarray, ctx: Context, inc: np.ndarray) -> np.ndarray:

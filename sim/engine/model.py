@@ -23,11 +23,13 @@ from sim.configuration import (
     METRIC_NAMES,
     POLICIES,
     Behaviour,
+    BehaviourEnsemble,
     ConfigError,
     Policy,
     RegionFile,
+    behaviour_for,
     check_policy_against_region,
-    load_behaviour,
+    load_behaviour_source,
     load_policy,
     load_region,
 )
@@ -63,7 +65,10 @@ class SettlementModel(mesa.Model):
     ----------
     policy : path or loaded :class:`~sim.configuration.Policy`.
     region : path or loaded region; defaults to the package's own region.
-    behaviour : path or loaded :class:`~sim.configuration.Behaviour`; defaults to the shipped file.
+    behaviour : path or loaded :class:`~sim.configuration.Behaviour` (one parameter set), or a
+        posterior ensemble (``.csv`` or :class:`~sim.configuration.BehaviourEnsemble`), whose
+        draw ``replication mod N`` this run uses (``self.behaviour_draw``); defaults to the
+        posterior where it exists, else the calibrated file.
     seed : root seed; together with ``replication`` it fixes the population and every draw,
         whatever the policy (common random numbers). ``None`` (as Mesa's ``batch_run`` passes
         when given ``iterations``) draws one, recorded in ``self.seed``; an integer ``rng`` is
@@ -82,7 +87,7 @@ class SettlementModel(mesa.Model):
 
     def __init__(self, policy: str | Path | Policy = DEFAULT_POLICY,
                  region: str | Path | RegionFile | None = None,
-                 behaviour: str | Path | Behaviour | None = None,
+                 behaviour: str | Path | Behaviour | BehaviourEnsemble | None = None,
                  seed: int | None = None, replication: int = 0, start: int | None = None,
                  end: int | None = None, scale: float | None = None,
                  snapshot_years: tuple[int, ...] | list[int] = (), rng: Any = None,
@@ -111,7 +116,11 @@ class SettlementModel(mesa.Model):
         self.region = region if isinstance(region, RegionFile) else load_region(region)
         # town overrides for towns this region lacks are skipped (a package on a foreign region)
         self.skipped_overrides = check_policy_against_region(self.policy, self.region)
-        self.behaviour = behaviour if isinstance(behaviour, Behaviour) else load_behaviour(behaviour)
+        # one parameter set, or a posterior ensemble whose draw is keyed by the replication
+        source = behaviour if isinstance(behaviour, (Behaviour, BehaviourEnsemble)) else \
+            load_behaviour_source(behaviour)
+        self.behaviour_draw = source.index(replication) if isinstance(source, BehaviourEnsemble) else None
+        self.behaviour = behaviour_for(source, replication)
         self.economy = self.region.economy
         self.seed, self.replication = int(seed), int(replication)
         base = self.region.region.base_year

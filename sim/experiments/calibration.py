@@ -331,10 +331,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--docs", action="store_true", help="only (re)write docs/calibration.md")
+    abc = ap.add_argument_group("pattern calibration (ABC-SMC, issue 16): spec default "
+                                "configs/calibration/patterns.toml, writes configs/behaviour/posterior.csv")
+    abc.add_argument("--abc", action="store_true", help="fit by ABC-SMC to several patterns at once")
+    abc.add_argument("--last-year", type=int, help="fit up to this year only (out-of-sample test)")
+    abc.add_argument("--population", type=int, help="particles per generation (default: the spec's)")
+    abc.add_argument("--generations", type=int, help="ABC-SMC generations (default: the spec's)")
+    abc.add_argument("--draws", type=int, help="posterior draws written (default: the spec's)")
+    abc.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:port): run the "
+                     "particles on that cluster instead of local processes")
+    abc.add_argument("--db", help="where to keep the ABC history (sqlite; default: a temporary folder)")
+    abc.add_argument("--from-db", metavar="DB",
+                     help="write the posterior from this history's last complete generation "
+                     "(a run stopped early, or run elsewhere) instead of running")
+    abc.add_argument("--out-of-sample", metavar="POSTERIOR.csv",
+                     help="forecast the years after --last-year with this posterior and compare "
+                     "with the naive trend (writes POSTERIOR.oos.json)")
     args = ap.parse_args(argv)
     if args.docs:
         print(f"wrote {write_docs()}")
         return 0
+    if args.abc or args.out_of_sample:
+        return _abc_main(args)
     res = calibrate(args.spec, args.out, args.budget, args.rounds, args.workers)
     print(f"wrote {res['out']} after {res['evaluations']} evaluations ({res['seconds']:.0f} s)")
     for k, v in res["values"].items():
@@ -346,9 +364,116 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _abc_main(args) -> int:
+    from sim.experiments import abc
+
+    spec = args.spec if args.spec != str(ROOT / "configs" / "calibration" / "china.toml") else \
+        str(ROOT / "configs" / "calibration" / "patterns.toml")
+    if args.out_of_sample:
+        if args.last_year is None:
+            raise ConfigError("--out-of-sample needs --last-year (the last fitted year)")
+        last = abc.load_abc_spec(spec).meta.last_year
+        res = abc.out_of_sample(spec, Path(args.out_of_sample), args.last_year, last,
+                                draws=args.draws or 20)
+        out = Path(args.out_of_sample).with_suffix(".oos.json")
+        out.write_text(json.dumps(res, indent=1))
+        for name, r in res["series"].items():
+            print(f"{name}: model MAE {r['model_mae_pp']:.2f} pp, naive trend {r['naive_mae_pp']:.2f} pp")
+        print(f"wrote {out}")
+        return 0
+    out = Path(args.out) if args.out else None
+    res = abc.calibrate_abc(spec, out, last_year=args.last_year, population_size=args.population,
+                            generations=args.generations, draws=args.draws, workers=args.workers,
+                            scheduler=args.scheduler, db=Path(args.db) if args.db else None,
+                            from_db=Path(args.from_db) if args.from_db else None)
+    print(f"wrote {res['out']}: {res['draws']} draws after {res['evaluations']} simulations in "
+          f"{res['generations']} generations ({res['seconds']:.0f} s)")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # docs/calibration.md
 # ---------------------------------------------------------------------------------------------
+
+
+def abc_docs() -> list[str]:
+    """The pattern calibration's section: from ``configs/behaviour/posterior.fit.json`` and the
+    out-of-sample test ``posterior_2013_2016.oos.json``, where they exist."""
+    fit_path = ROOT / "configs" / "behaviour" / "posterior.fit.json"
+    L = ["## Pattern calibration and the posterior ensemble (ABC-SMC)", ""]
+    if not fit_path.is_file():
+        return L + ["(not run yet: `sim calibrate --abc`)", ""]
+    rep = json.loads(fit_path.read_text())
+    f = rep["facts"]
+    L += [f"`sim calibrate --abc` ({rep['spec']}, {rep['date']}) fits {len(rep['marginals'])} behaviour parameters "
+          f"by ABC-SMC (pyabc) with uniform priors to the national series {rep['first_year']}-{rep['last_year']} "
+          "and the patterns below at once, on the stylised national region at one agent per "
+          f"{rep['scale']:g} households, every simulation on the same seed (common random numbers). "
+          f"{f['generations']} generations, {f['evaluations']} simulations, {f['seconds'] / 60:.0f} minutes; "
+          f"tolerances (epsilon) {', '.join(f'{e:.3g}' for e in f['epsilons'])}. "
+          f"The ensemble is {rep['draws']} draws resampled from the last population by weight "
+          "(`configs/behaviour/posterior.csv`); its mean is `posterior.mean.toml`.", "",
+          "**By default every run uses it**: replication r of `sim run`, `sim compare`, `sim targets`, "
+          "`sim sweep` (and so the report and the notebook) uses draw r mod N, keyed by replication and never "
+          "by package, so packages stay paired within a draw and the bands cover behaviour and chance "
+          "together. `--behaviour FILE` pins one parameter set; the bands are then chance only. Every "
+          "table and report says which.", "",
+          "### Patterns: simulated (median and 90% interval over 20 posterior draws) against the data", "",
+          "| statistic | observed or target | posterior median | 90% interval |", "|---|---|---|---|"]
+    for r in rep["statistics"]:
+        L.append(f"| `{r['statistic']}` | {r['observed']:.4g} | {r['median']:.4g} | "
+                 f"[{r['q05']:.4g}, {r['q95']:.4g}] |")
+    L += ["", "Directions (children, generation, city size) are met when the simulated contrast is above 0.", "",
+          "### Marginals", "", "| parameter | prior | mean | 5% | median | 95% | identified | source of the prior |",
+          "|---|---|---|---|---|---|---|---|"]
+    for m in rep["marginals"]:
+        L.append(f"| `{m['parameter']}` | [{m['prior'][0]:g}, {m['prior'][1]:g}] | {m['mean']:.3g} | {m['q05']:.3g} | "
+                 f"{m['q50']:.3g} | {m['q95']:.3g} | {'yes' if m['identified'] else '**no**'} | {m['source']} |")
+    names = rep["correlations"]["names"]
+    mat = rep["correlations"]["matrix"]
+    unident = [m["parameter"] for m in rep["marginals"] if not m["identified"]]
+    L += ["", "A parameter is *identified* here when its 90% posterior interval spans less than three "
+          "quarters of its prior range; the others stay unidentified by these patterns"
+          + (f": {', '.join(f'`{u}`' for u in unident)}. " if unident else ". ")
+          + f"This posterior comes from a modest budget ({f['generations']} generations of "
+          f"{f.get('population_size', rep['draws'])} particles, {rep['draws']} draws resampled from the last; the last "
+          f"tolerance, {f['epsilons'][-1]:.3g}, is still far from 0): it is wide, and the bands it gives every "
+          "run are wide with it. More generations (`--generations`, or a Dask cluster with `--scheduler`) "
+          "would narrow what the patterns can narrow; what they cannot identify stays wide.", "",
+          "### Posterior correlations", "", "| | " + " | ".join(f"`{n}`" for n in names) + " |",
+          "|---|" + "---|" * len(names)]
+    for n, row in zip(names, mat):
+        L.append(f"| `{n}` | " + " | ".join(f"{v:+.2f}" for v in row) + " |")
+    oos_path = ROOT / "configs" / "behaviour" / "posterior_2013_2016.oos.json"
+    L += ["", "### Out of sample", ""]
+    if oos_path.is_file():
+        o = json.loads(oos_path.read_text())
+        L += [f"Calibrated the same way on {o['fit'][0]}-{o['fit'][1]} only (`sim calibrate --abc --last-year "
+              f"{o['fit'][1]} --out configs/behaviour/posterior_2013_2016.csv`), the mean of {o['draws']} "
+              f"posterior draws forecasts {o['forecast'][0]}-{o['forecast'][1]}; the naive baseline is the linear "
+              f"trend of {o['trend_years'][0]}-{o['trend_years'][1]} extended (with the recorded 2015 change of "
+              "definition). `tests/test_posterior.py::test_the_out_of_sample_forecast_reproduces` re-runs it."
+              + _oos_budget(oos_path.with_name("posterior_2013_2016.fit.json")), "",
+              "| series | model MAE (pp) | naive trend MAE (pp) | observed | model | naive |", "|---|---|---|---|---|---|"]
+        for name, r in o["series"].items():
+            L.append(f"| {name} | {r['model_mae_pp']:.2f} | {r['naive_mae_pp']:.2f} | "
+                     f"{', '.join(f'{v:.2f}' for v in r['observed'])} | {', '.join(f'{v:.2f}' for v in r['model'])} | "
+                     f"{', '.join(f'{v:.2f}' for v in r['naive'])} |")
+        L += [""] + [f"- {name}: the model's forecast is {'better' if r['model_mae_pp'] < r['naive_mae_pp'] else 'worse'} "
+                     f"than the naive trend ({r['model_mae_pp']:.2f} against {r['naive_mae_pp']:.2f} pp)."
+                     for name, r in o["series"].items()]
+    else:
+        L.append("(not run yet)")
+    return L + [""]
+
+
+def _oos_budget(fit_path: Path) -> str:
+    if not fit_path.is_file():
+        return ""
+    f = json.loads(fit_path.read_text())["facts"]
+    return (f" Its calibration had {f['generations']} generations ({f['evaluations']} simulations, last "
+            f"tolerance {f['epsilons'][-1]:.3g}), a smaller budget than the full fit's.")
+
 
 
 def write_docs(out: Path | None = None, morris_dir: Path | None = None) -> Path:
@@ -427,6 +552,7 @@ def write_docs(out: Path | None = None, morris_dir: Path | None = None) -> Path:
             L.append("")
     else:
         L += ["(not run yet: `sim sensitivity experiments/china_morris.toml`)", ""]
+    L += abc_docs()
     L += ["## What the calibration cannot identify", "",
           "- Two national aggregate series cannot separate parameters that act on the same margin: "
           "`asc_town`, `review_rate` and `beta_income` all set how many villagers move each year, and "

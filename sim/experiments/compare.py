@@ -99,9 +99,13 @@ def _f(x: float, kind: str, signed: bool = False) -> str:
     return f"{s}{x:,.0f}"
 
 
-def format_comparison(table: pl.DataFrame, packages: list[str]) -> str:
+def format_comparison(table: pl.DataFrame, packages: list[str], uncertainty: str | None = None) -> str:
+    """Plain-text paired comparison; ``uncertainty`` says what the bands cover (behaviour and
+    chance, or chance only)."""
     n = int(table["n"].max()) if table.height else 0
-    lines = [f"Packages compared on the same {n} replications (common random numbers).",
+    lines = [f"Packages compared on the same {n} replications (common random numbers; paired "
+             "differences within each replication, so within each behaviour draw).",
+             *([uncertainty[0].upper() + uncertainty[1:] + "."] if uncertainty else []),
              "Each cell: mean [90% interval across replications]; below it, the paired difference "
              "from " + packages[0] + " with the 90% CI of the mean difference.",
              "Rates: final year; flows and costs: yearly mean."]

@@ -83,6 +83,9 @@ COUNT_TOLERANCE = 0.01
 # --------------------------------------------------------------------------------------------
 
 
+HORIZON_YEARS = 10  # every response is run over ten years from its package's start
+
+
 @dataclass(frozen=True)
 class Lever:
     """One lever field of the policy schema, with its plausible range and expectations."""
@@ -100,6 +103,7 @@ class Lever:
     context_reason: str = ""
     kind: Literal["lever", "parameter"] = "lever"  # parameter: a unit cost, not a planner's choice
     test_region: str = "dehong"  # where tests/test_response.py checks the direction
+    why: str = ""  # where the response is flat, weak or against expectation: why (found by reading the model)
 
     @property
     def group(self) -> str:
@@ -620,11 +624,16 @@ def experiment(entry: Lever, region: str, values: list[Any], *, replications: in
 
     pkg = POLICIES / f"{SEED_REGIONS[region]}.toml"
     policy = load_policy(pkg)
+    # one horizon for every region, so responses compare: HORIZON_YEARS from the package's start
+    # (past a package's own end its last levers stay in force; a lever such as a purchase subsidy
+    # acts through homes bought, which takes years)
+    start = policy.meta.start or load_region(policy.region_path).region.base_year + 1
     points = [overrides(policy, entry, v) for v in values]
     factors = [Factor("lever", p, None, None) for p in points[0]]
     outputs = ["metrics", "groups"] if entry.outcome.startswith("group:") else ["metrics"]
     meta = ExperimentMeta(name=f"response-{region}-{entry.name}", packages=[str(pkg)],
                           replications=replications, seed=seed, scale=scale, outputs=outputs,
+                          start=start, end=start + HORIZON_YEARS - 1,
                           source=f"lever response of {entry.name} (sim.experiments.response)")
     return Experiment(Path(tempfile.gettempdir()) / f"{meta.name}.toml", meta, Design(), Sensitivity(),
                       [pkg], None, factors, points)

@@ -18,9 +18,12 @@ import polars as pl
 
 from sim.configuration import (
     Behaviour,
+    BehaviourEnsemble,
+    behaviour_for,
+    load_behaviour_source,
+    uncertainty_label,
     Policy,
     RegionFile,
-    load_behaviour,
     load_policy,
     load_region,
 )
@@ -46,8 +49,10 @@ class RunResult:
 
 
 def resolve_inputs(policy: str | Path | Policy, region: str | Path | RegionFile | None,
-                   behaviour: str | Path | Behaviour | None) -> tuple[Policy, RegionFile, Behaviour, dict[str, str]]:
-    """Load (and validate) the three configs once, returning them and the paths used."""
+                   behaviour: str | Path | Behaviour | BehaviourEnsemble | None
+                   ) -> tuple[Policy, RegionFile, Behaviour | BehaviourEnsemble, dict[str, str]]:
+    """Load (and validate) the three configs once, returning them and the paths used. The
+    behaviour is one parameter set or a posterior ensemble (the default where it exists)."""
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     paths = {"policy": str(pol.path)}
     if region is None:
@@ -62,13 +67,29 @@ def resolve_inputs(policy: str | Path | Policy, region: str | Path | RegionFile 
         region = load_region(region)
     else:
         paths["region"] = "(loaded region: " + region.region.name + ")"
-    if not isinstance(behaviour, Behaviour):
-        from sim.configuration import default_behaviour_path
+    if not isinstance(behaviour, (Behaviour, BehaviourEnsemble)):
+        from sim.configuration import default_behaviour_source
 
-        bpath = Path(behaviour) if behaviour is not None else default_behaviour_path()
+        bpath = Path(behaviour) if behaviour is not None else default_behaviour_source()
         paths["behaviour"] = str(bpath.resolve())
-        behaviour = load_behaviour(bpath)
+        behaviour = load_behaviour_source(bpath)
+    elif isinstance(behaviour, BehaviourEnsemble):
+        paths["behaviour"] = str(behaviour.path.resolve())
     return pol, region, behaviour, paths
+
+
+def behaviour_manifest(source: Behaviour | BehaviourEnsemble, replications: int) -> dict[str, Any]:
+    """What the behaviour of a run was, for the manifest and every table that shows bands:
+    one set (bands are chance only) or posterior draws keyed by replication (behaviour and
+    chance), with the draw and parameter values each replication used."""
+    out: dict[str, Any] = {"uncertainty": uncertainty_label(source)}
+    if isinstance(source, BehaviourEnsemble):
+        out |= {"kind": "posterior", "file": str(source.path), "draws_in_file": len(source),
+                "draws": [{"replication": r, "draw": source.index(r), **source.draws[source.index(r)]}
+                          for r in range(replications)]}
+    else:
+        out["kind"] = "single"
+    return out
 
 
 def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | None = None,
@@ -80,7 +101,8 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
     """Run ``replications`` of a package on a region; write outputs to ``out`` if given."""
     t0 = time.perf_counter()
     pol, reg, beh, paths = resolve_inputs(policy, region, behaviour)
-    reg_file, beh_file = not isinstance(region, RegionFile), not isinstance(behaviour, Behaviour)
+    reg_file = not isinstance(region, RegionFile)
+    beh_file = not isinstance(behaviour, Behaviour)
     parts: dict[str, list[pl.DataFrame]] = {}
     timings = []
     model = None
@@ -122,8 +144,9 @@ def run_package(policy: str | Path | Policy, region: str | Path | RegionFile | N
             "changes": [{"year": y, "levers": t} for y, t in pol.changes],
             "targets": [t.model_dump() for t in pol.targets],
             "region": reg.model_dump(),
-            "behaviour": beh.model_dump(),
+            "behaviour": behaviour_for(beh, 0).model_dump(),
         },
+        "behaviour": behaviour_manifest(beh, replications),
         "provenance": provenance(paths["behaviour"] if beh_file else None,
                                  [*pol.files, *([paths["region"]] if reg_file else [])]),
         "wall_time_s": round(time.perf_counter() - t0, 3),

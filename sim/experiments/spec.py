@@ -293,10 +293,12 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def adhoc_experiment(policies: list[str], region: str | None, replications: int, seed: int = 0,
                      start: int | None = None, end: int | None = None, scale: float | None = None,
-                     name: str = "compare") -> Experiment:
-    """An experiment with no factors: the given packages on the same replications."""
+                     name: str = "compare", behaviour: str | None = None) -> Experiment:
+    """An experiment with no factors: the given packages on the same replications (with
+    ``behaviour`` pinned to one file, or the default posterior ensemble)."""
     meta = ExperimentMeta(name=name, packages=[str(Path(p).resolve()) for p in policies],
                           region=str(Path(region).resolve()) if region else None,
+                          behaviour=str(Path(behaviour).resolve()) if behaviour else None,
                           replications=replications, seed=seed, start=start, end=end, scale=scale,
                           outputs=["metrics", "groups", "towns", "flows"],
                           source="ad hoc comparison from the command line")
@@ -313,4 +315,4 @@ def adhoc_experiment(policies: list[str], region: str | None, replications: int,
         raise ConfigError(f"packages must have distinct names to be compared (got {names})")
     return Experiment(Path.cwd() / f"{name}.toml", meta, Design(), Sensitivity(),
                       [Path(p) for p in meta.packages], Path(meta.region) if meta.region else None,
-                      [], [{}], None)
+                      [], [{}], behaviour=Path(meta.behaviour) if meta.behaviour else None)

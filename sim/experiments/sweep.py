@@ -68,9 +68,9 @@ class RunTask:
 def _stamp(path: str | None) -> int:
     """Modification time of a config file: part of every cache key, so a long-lived worker (a
     Dask cluster's) never simulates a file as it was before an edit."""
-    from sim.configuration import default_behaviour_path
+    from sim.configuration import default_behaviour_source
 
-    return os.stat(path if path is not None else default_behaviour_path()).st_mtime_ns
+    return os.stat(path if path is not None else default_behaviour_source()).st_mtime_ns
 
 
 @lru_cache(maxsize=16)
@@ -89,9 +89,10 @@ def _region_at(path: str, stamp: int):
 
 @lru_cache(maxsize=4)
 def _behaviour_at(path: str | None, stamp: int):
-    from sim.configuration import load_behaviour
+    """One behaviour set, or a posterior ensemble (the default where it exists)."""
+    from sim.configuration import load_behaviour_source
 
-    return load_behaviour(path)
+    return load_behaviour_source(path)
 
 
 def _policy(path: str):
@@ -104,6 +105,12 @@ def _region(path: str):
 
 def _behaviour(path: str | None = None):
     return _behaviour_at(path, _stamp(path))
+
+
+def _uncertainty(path: Path) -> str:
+    from sim.configuration import load_behaviour_source, uncertainty_label
+
+    return uncertainty_label(load_behaviour_source(path))
 
 
 def task_hash(task: RunTask) -> str:
@@ -205,7 +212,11 @@ def execute(task: RunTask) -> dict[str, Any]:
         levers = json.loads(task.levers)
         if levers:
             policy = policy.with_levers(levers)
-        beh = _behaviour(task.behaviour_path)
+        from sim.configuration import behaviour_for
+
+        # the posterior draw of this replication (a pinned file: the one set), then the design's
+        # behaviour factors over it
+        beh = behaviour_for(_behaviour(task.behaviour_path), task.replication)
         boverride = json.loads(task.behaviour)
         if boverride:
             beh = beh.model_validate({**beh.model_dump(), **boverride})
@@ -249,10 +260,10 @@ def execute(task: RunTask) -> dict[str, Any]:
 def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
     """All tasks of an experiment and its design table (point, package, factor values)."""
     tasks, rows = [], []
-    from sim.configuration import default_behaviour_path, load_policy, load_region
+    from sim.configuration import default_behaviour_source, load_policy, load_region
     from sim.outputs.provenance import file_hash
 
-    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_path()
+    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_source()
 
     point = 0
     multi_region = len(exp.region_choices()) > 1
@@ -424,10 +435,10 @@ def _run_locked(exp: Experiment, out: Path, tasks: list[RunTask], design: pl.Dat
                 progress: bool, t0: float, inputs: set[str]) -> SweepReport:
     """:func:`run_sweep` once the folder is ours and locked: refuse to mix, rerun damaged runs,
     then run what is left."""
-    from sim.configuration import default_behaviour_path
+    from sim.configuration import default_behaviour_source
     from sim.outputs.provenance import provenance
 
-    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_path()
+    behaviour_file = Path(exp.behaviour) if exp.behaviour else default_behaviour_source()
     have = completed(out)
     if have and not resume:
         raise OutputError(f"{out} already holds {len(have)} finished runs; pass --resume to "
@@ -454,7 +465,8 @@ def _run_locked(exp: Experiment, out: Path, tasks: list[RunTask], design: pl.Dat
         "experiment": exp.name, "file": str(exp.path), "meta": exp.meta.model_dump(),
         "design": exp.design.model_dump(), "packages": [str(p) for p in exp.packages],
         "regions": [str(r) for r in exp.region_choices() if r is not None] or "each package's own",
-        "behaviour": str(exp.behaviour) if exp.behaviour else "default (configs/behaviour/)",
+        "behaviour": str(exp.behaviour) if exp.behaviour else f"default ({behaviour_file})",
+        "uncertainty": _uncertainty(behaviour_file),
         "points": len(exp.points) * len(exp.packages) * len(exp.region_choices()),
         "runs": len(tasks), "provenance": provenance(behaviour_file, sorted(inputs)),
         "executor": "dask:" + scheduler if scheduler else ("custom" if executor else f"local:{workers}"),

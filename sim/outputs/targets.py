@@ -119,11 +119,12 @@ def _pad(text: str, width: int) -> str:
     return "".join(out) + " " * (width - used)
 
 
-def format_table(table: pl.DataFrame, package: str) -> str:
-    """Plain-text target-attainment table."""
+def format_table(table: pl.DataFrame, package: str, uncertainty: str | None = None) -> str:
+    """Plain-text target-attainment table; ``uncertainty`` says what the interval covers."""
     if table.height == 0:
         return f"{package}: the package states no numeric targets."
     lines = [f"Targets of {package} (simulated: mean [90% interval] across replications)",
+             *([uncertainty[0].upper() + uncertainty[1:] + "."] if uncertainty else []),
              f"{_pad('target', LABEL)} {'goal':>24} {'simulated':>32} {'reps met':>9}  status"]
     for r in table.iter_rows(named=True):
         op = {"~": "about", ">=": ">=", "<=": "<="}[r["op"]]

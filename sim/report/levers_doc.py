@@ -191,7 +191,9 @@ def render(frame: pl.DataFrame, *, fig_dir: Path, fig_rel: str, command: str, co
         "of each region, everything else as the package has it, and also at its **off** value "
         "(the schema's no-policy default: the package without the lever). Some levers act only "
         "when another is set; their section names that **context**, which holds at every value, off "
-        "included. The packages run on their own regions over their own horizons: "
+        "included. The packages run on their own regions, each for ten years from its own start "
+        "(past a package's end its last levers stay in force, so that levers acting through homes "
+        "bought or years of residence have time to act and regions compare): "
         + ", ".join(f"{REGION_TITLES[r]} ({SEED_REGIONS[r]}, {span.get(r, '?')})" for r in regions)
         + ".",
         "",
@@ -273,7 +275,8 @@ def render(frame: pl.DataFrame, *, fig_dir: Path, fig_rel: str, command: str, co
             out.append(f"- **Context**: {ctx} — {e.context_reason}.")
         out += [f"- **Outcome judged**: {OUTCOME_LABELS.get(e.outcome, e.outcome)}.",
                 f"- **Expected direction**: {e.direction or 'none known'} — {e.reason}.",
-                f"- **Literature**: {e.literature}.", "",
+                f"- **Literature**: {e.literature}.",
+                *([f"- **Why the response is as it is**: {e.why}."] if e.why else []), "",
                 f"![{n}]({fig_rel}/{n}.png)", "",
                 "| region | status | change over the range [90% CI] | measured | expected |",
                 "|---|---|---|---|---|"]

@@ -95,6 +95,14 @@ def _label(df: pl.DataFrame | None, multi_point: bool) -> pl.DataFrame | None:
     return df.with_columns(pl.col("package").alias("label"))
 
 
+def uncertainty(manifest: dict) -> str:
+    """What the report's bands cover, from the manifest of a run (``behaviour.uncertainty``) or
+    of a sweep (``uncertainty``)."""
+    beh = manifest.get("behaviour")
+    label = manifest.get("uncertainty") or (beh.get("uncertainty") if isinstance(beh, dict) else None)
+    return label or "what the bands cover is not recorded (results of an older version)"
+
+
 def provenance_html(manifest: dict) -> str:
     """The report's provenance line, written from the manifest: the behaviour file (and whether
     it is the calibrated one), its hash, the commit, and the command that made the results."""
@@ -530,7 +538,8 @@ td:first-child, th:first-child {{ text-align: left; }} .doc {{ color: #555; font
 </style></head><body>
 <h1>Settlement report: {html.escape(res.folder.name)}</h1>
 <p>Packages: {html.escape(", ".join(res.labels))} (the first is the reference for differences).
-Years {years}; {reps} replications; bands and intervals are 90%. Made from <code>{html.escape(str(res.folder))}</code>.</p>
+Years {years}; {reps} replications; bands and intervals are 90%: {html.escape(uncertainty(res.manifest))}.
+Made from <code>{html.escape(str(res.folder))}</code>.</p>
 {provenance_html(res.manifest)}
 {''.join(sections)}
 </body></html>

@@ -30,7 +30,8 @@ def rights(m: SettlementModel) -> None:
                                       ("collective", "collective_exited"))):
         rule = getattr(lv.rights, name)
         held = ~getattr(hh, flag)[rows] & (values[name] > 0)
-        comp = values[name] * rule.compensation_share * float(rule.paid_exit)
+        # what a paid exit pays, a homestead voucher's bonus included (the household weighs it)
+        comp = values[name] * decision.exit_compensation_share(lv.rights, name)
         forced = held & new & (rule.on_settle == "surrendered")
         # keeping is worth less away from the village when land cannot be rented out
         keep = values[name] * (0.5 if (name == "land" and not lv.rights.land_rental) else 1.0)
@@ -41,8 +42,6 @@ def rights(m: SettlementModel) -> None:
         idx = rows[out]
         getattr(hh, flag)[idx] = True
         paid = comp[out]
-        if name == "homestead" and lv.rights.homestead_voucher:
-            paid = paid * (1.0 + lv.rights.voucher_bonus_share)
         hh.savings[idx] += paid.astype(np.float32)
         comp_total += float(paid.sum())
         if name == "land":
