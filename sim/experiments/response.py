@@ -86,6 +86,16 @@ COUNT_TOLERANCE = 0.01
 HORIZON_YEARS = 10  # every response is run over ten years from its package's start
 
 
+def response_behaviour() -> Path | None:
+    """The one behaviour set lever responses run with: the posterior mean where it exists (a
+    response is the model's mechanism at one behaviour; with a posterior draw per replication,
+    behaviour spread would swamp the paired changes), else the default file."""
+    from sim.configuration import BEHAVIOUR_DIR
+
+    mean = BEHAVIOUR_DIR / "posterior.mean.toml"
+    return mean if mean.is_file() else None
+
+
 @dataclass(frozen=True)
 class Lever:
     """One lever field of the policy schema, with its plausible range and expectations."""
@@ -634,9 +644,10 @@ def experiment(entry: Lever, region: str, values: list[Any], *, replications: in
     meta = ExperimentMeta(name=f"response-{region}-{entry.name}", packages=[str(pkg)],
                           replications=replications, seed=seed, scale=scale, outputs=outputs,
                           start=start, end=start + HORIZON_YEARS - 1,
+                          behaviour=str(behaviour) if (behaviour := response_behaviour()) else None,
                           source=f"lever response of {entry.name} (sim.experiments.response)")
     return Experiment(Path(tempfile.gettempdir()) / f"{meta.name}.toml", meta, Design(), Sensitivity(),
-                      [pkg], None, factors, points)
+                      [pkg], None, factors, points, behaviour=behaviour)
 
 
 def _outcome(metrics: pl.DataFrame, groups: pl.DataFrame | None, outcome: str) -> pl.DataFrame:
