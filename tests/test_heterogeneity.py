@@ -49,6 +49,18 @@ def test_intention_lies_in_the_survey_range_in_every_seed_region(seed_regions, n
     assert 0.20 <= seed_regions[name]["all"] <= 0.45, seed_regions[name]["all"]
 
 
+MEAN = ROOT / "configs" / "behaviour" / "posterior.mean.toml"
+
+
+@pytest.mark.skipif(not MEAN.is_file(), reason="no committed posterior")
+@pytest.mark.parametrize("name", sorted(SEED_PACKAGES))
+def test_under_the_posterior_mean_intention_lies_in_the_survey_range(name):
+    g = _groups(name, SEED_PACKAGES[name], replications=(0,), behaviour=MEAN)
+    assert 0.20 <= g["all"] <= 0.45, g["all"]
+    assert g["with_children"] > g["without_children"] and g["new_generation"] > g["older"]
+    assert g["with_homestead"] < g["without_homestead"]
+
+
 @pytest.mark.parametrize("name,package", [("china", "china_2012_2019"), ("dehong", "dehong_2011")])
 def test_the_survey_contrasts_hold(seed_regions, name, package):
     g = seed_regions[name] if name in seed_regions else _groups(name, package)

@@ -172,3 +172,36 @@ def test_the_out_of_sample_forecast_reproduces():
     for name, w in want["series"].items():
         assert got["series"][name]["model_mae_pp"] == pytest.approx(w["model_mae_pp"], abs=0.02), name
         assert got["series"][name]["naive_mae_pp"] == pytest.approx(w["naive_mae_pp"], abs=1e-9), name
+
+
+@pytest.mark.skipif(not POSTERIOR.is_file(), reason="no committed posterior")
+def test_a_run_with_the_posterior_reproduces_its_fit_report():
+    """The committed fit report's pattern statistics, recomputed from the committed draws."""
+    report = json.loads(POSTERIOR.with_suffix(".fit.json").read_text())
+    spec = abc.load_abc_spec(ROOT / report["spec"])
+    post = abc.read_posterior(POSTERIOR)
+    again = abc.fit_report(spec, post, report["facts"], evaluate=20)
+    want = {r["statistic"]: r for r in report["statistics"]}
+    for r in again["statistics"]:
+        w = want[r["statistic"]]
+        assert r["median"] == pytest.approx(w["median"], rel=1e-3, abs=1e-6), r["statistic"]
+
+
+@pytest.mark.skipif(not POSTERIOR.is_file(), reason="no committed posterior")
+def test_posterior_bands_are_wider_than_one_set_and_pairing_still_narrows_them():
+    """Behaviour uncertainty widens the bands of a seed package; paired differences between two
+    packages (the same draw and seed per replication) stay narrower than unpaired ones."""
+    a = ROOT / "configs" / "policies" / "dehong_2011.toml"
+    b = ROOT / "configs" / "policies" / "dehong_pre_reform.toml"
+    kw = dict(replications=8, scale=20.0, end=2015)
+    post_a = run_package(a, None, None, **kw).metrics
+    post_b = run_package(b, None, None, **kw).metrics
+    pinned = run_package(a, None, POSTERIOR.with_suffix(".mean.toml"), **kw).metrics
+
+    def final(m, col="hukou_urbanization"):
+        return m.filter(pl.col("year") == 2015).sort("replication")[col].to_numpy()
+
+    assert final(post_a).std() > 2 * final(pinned).std()
+    paired = final(post_a) - final(post_b)
+    unpaired = final(post_a) - np.roll(final(post_b), 1)
+    assert paired.std() < unpaired.std()
