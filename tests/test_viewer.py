@@ -129,3 +129,6 @@ def test_sweep_manifest_carries_provenance_and_the_report_shows_it(results, tmp_
     assert beh["sha256"][:12] in text and Path(beh["path"]).name in text
     assert prov["commit"] in text
     assert "pending calibration" not in text
+    if Path(beh["path"]).name == "posterior.csv":  # the default: named as what it is, bands labelled
+        assert "posterior ensemble of the pattern calibration" in text and "a user's file" not in text
+        assert "bands cover behaviour and chance" in text

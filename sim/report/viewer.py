@@ -113,7 +113,10 @@ def provenance_html(manifest: dict) -> str:
                 "parameters passed as an object).")
     else:
         name = Path(beh["path"]).name
-        kind = ("calibrated on the national series (docs/calibration.md)" if name.startswith("calibrated")
+        kind = ("posterior ensemble of the pattern calibration, one draw per replication "
+                "(docs/calibration.md)" if name == "posterior.csv"
+                else "posterior mean of the pattern calibration (docs/calibration.md)" if name == "posterior.mean.toml"
+                else "calibrated on the national series (docs/calibration.md)" if name.startswith("calibrated")
                 else "hand-set, not calibrated" if name == "default.toml" else "a user's file")
         what = (f"Behaviour: <code>{html.escape(beh['path'])}</code> ({kind}; sha256 "
                 f"{html.escape(beh['sha256'][:12])}…). Levels depend on these parameters: compare "
@@ -463,6 +466,11 @@ FIGURES = [
 
 
 def _png(fig: plt.Figure, path: Path) -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:  # years are whole numbers: no 2015.5 on a year axis
+        if ax.get_xlabel() == "year":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
