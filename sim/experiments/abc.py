@@ -447,31 +447,13 @@ def write_posterior(spec: AbcSpec, post: pl.DataFrame, report: dict, out: Path) 
 
 
 def write_mean_behaviour(spec: AbcSpec, values: dict[str, float], path: Path, report: dict) -> None:
-    import tomllib
+    from sim.experiments.calibration import write_behaviour_file
 
-    default_path = BEHAVIOUR_DIR / "default.toml"
-    base = load_behaviour(default_path)
-    raw_sources = tomllib.loads(default_path.read_text())["behaviour"].get("sources", {})
-    lines = [f"# The posterior mean of {report['draws']} ABC-SMC draws ({report['spec']}, {report['date']}): "
-             "a single behaviour for quick runs (`--behaviour` this file pins it; the bands are then chance only).",
-             "[behaviour]",
-             'source = "assumption: hand-set defaults (configs/behaviour/default.toml), except where sources says otherwise"']
-    merged = {**base.model_dump(exclude={"source", "sources"}), **values}
-    for k, v in merged.items():
-        lines.append(f"{k} = {float(v)!r}" if isinstance(v, float) else f"{k} = {v!r}")
-    lines.append("[behaviour.sources]")
-    ranges = {p.name: p for p in spec.parameters}
-    for k in merged:
-        if k in ranges:
-            p = ranges[k]
-            txt = f"posterior mean, ABC-SMC ({report['date']}), uniform prior [{p.range[0]:g}, {p.range[1]:g}]: {p.source}"
-        elif k in raw_sources:
-            txt = raw_sources[k]
-        else:
-            continue
-        lines.append(f"{k} = {json.dumps(txt, ensure_ascii=False)}")
-    path.write_text("\n".join(lines) + "\n")
-    load_behaviour(path)  # the file written must be valid
+    header = [f"# The posterior mean of {report['draws']} ABC-SMC draws ({report['spec']}, {report['date']}): "
+              "a single behaviour for quick runs (`--behaviour` this file pins it; the bands are then chance only)."]
+    fitted = {p.name: f"posterior mean, ABC-SMC ({report['date']}), uniform prior [{p.range[0]:g}, "
+                      f"{p.range[1]:g}]: {p.source}" for p in spec.parameters}
+    write_behaviour_file(path, header, values, fitted)
 
 
 def calibrate_abc(spec_path: str | Path, out: Path | None = None, *, last_year: int | None = None,

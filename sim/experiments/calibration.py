@@ -264,9 +264,6 @@ def write_behaviour(spec: Spec, values: dict[str, float], report: dict, out: Pat
                     history_len: int) -> None:
     """Write the calibrated behaviour file: every parameter, the fitted ones with their source,
     and the fit report as comments (and beside it, as JSON)."""
-    default_path = ROOT / "configs" / "behaviour" / "default.toml"
-    base = load_behaviour(default_path)
-    raw_sources = tomllib.loads(default_path.read_text())["behaviour"].get("sources", {})
     stamp = time.strftime("%Y-%m-%d")
     lines = ["# Calibrated behaviour parameters: written by `sim calibrate` "
              f"({spec.path.relative_to(ROOT) if spec.path.is_relative_to(ROOT) else spec.path}, {stamp}).",
@@ -288,27 +285,33 @@ def write_behaviour(spec: Spec, values: dict[str, float], report: dict, out: Pat
                      f"{100 * r['resident_urbanization_reported_obs']:.2f} ({r['resident_urbanization_reported_err_pp']:+.2f})"
                      f"      {100 * r['hukou_urbanization_reported_sim']:.2f}/"
                      f"{100 * r['hukou_urbanization_reported_obs']:.2f} ({r['hukou_urbanization_reported_err_pp']:+.2f})")
-    lines += ["[behaviour]",
-              'source = "assumption: hand-set defaults (configs/behaviour/default.toml), except where sources says otherwise"']
+    fitted = {p.name: (f"calibrated by sim calibrate ({stamp}) within [{p.range[0]:g}, {p.range[1]:g}]; "
+                       f"range: {p.source}") for p in spec.parameters}
+    write_behaviour_file(out, lines, values, fitted)
+    out.with_suffix(".fit.json").write_text(json.dumps(
+        {"values": values, "report": report, "spec": str(spec.path), "date": stamp}, indent=2))
+
+
+def write_behaviour_file(out: Path, header: list[str], values: dict[str, float],
+                         fitted: dict[str, str]) -> None:
+    """Write a behaviour file: ``header`` comment lines, every parameter (the hand-set file's,
+    with ``values`` put in), and each one's source (``fitted`` for the fitted ones, the hand-set
+    file's otherwise); the file written must load."""
+    default_path = ROOT / "configs" / "behaviour" / "default.toml"
+    base = load_behaviour(default_path)
+    raw_sources = tomllib.loads(default_path.read_text())["behaviour"].get("sources", {})
+    lines = [*header, "[behaviour]",
+             'source = "assumption: hand-set defaults (configs/behaviour/default.toml), except where sources says otherwise"']
     merged = {**base.model_dump(exclude={"source", "sources"}), **values}
     for k, v in merged.items():
         lines.append(f"{k} = {float(v)!r}" if isinstance(v, float) else f"{k} = {v!r}")
     lines.append("[behaviour.sources]")
-    ranges = {p.name: p for p in spec.parameters}
     for k in merged:
-        if k in ranges:
-            p = ranges[k]
-            txt = (f"calibrated by sim calibrate ({stamp}) within [{p.range[0]:g}, {p.range[1]:g}]; "
-                   f"range: {p.source}")
-        elif k in raw_sources:
-            txt = raw_sources[k]
-        else:
-            continue
-        lines.append(f"{k} = {json.dumps(txt, ensure_ascii=False)}")
+        txt = fitted.get(k, raw_sources.get(k))
+        if txt is not None:
+            lines.append(f"{k} = {json.dumps(txt, ensure_ascii=False)}")
     out.write_text("\n".join(lines) + "\n")
-    load_behaviour(out)  # the file written must be valid
-    out.with_suffix(".fit.json").write_text(json.dumps(
-        {"values": values, "report": report, "spec": str(spec.path), "date": stamp}, indent=2))
+    load_behaviour(out)
 
 
 def calibrate(spec_path: str | Path, out: str | Path | None = None, budget: int | None = None,
