@@ -265,8 +265,11 @@ class HouseholdAgent(mesa.Agent):
         r = m.random
         self.head_age += 1
         self.years_in_town = min(self.years_in_town + 1, 100) if self.place < m.T else 0
-        if self.town_dweller() and self.stable_job and self.employed > 0:
-            self.insurance_years = min(self.insurance_years + 1, 100)
+        if self.town_dweller() and self.employed > 0:
+            # a labour contract, or flexible work where the town lets flexible workers contribute
+            share = m.tl.flexible_insurance_share[min(self.place, m.T - 1)]
+            if self.stable_job or (share > 0 and r.random() < share):
+                self.insurance_years = min(self.insurance_years + 1, 100)
         if self.kids_pre > 0 and r.random() < self.kids_pre / 6.0:
             self.kids_pre -= 1
             self.kids_school += 1
@@ -308,8 +311,11 @@ class HouseholdAgent(mesa.Agent):
             return True
         owns = self.owned_town == town
         renting = self.tenure in (RENTED, PUBLIC_RENTAL)
-        residence_ok = owns or (renting and rules.rental_counts)
-        job_ok = self.stable_job and self.employed > 0
+        # each path with the insurance years it asks of its own
+        residence_ok = (owns or (renting and rules.rental_counts)) and \
+            self.insurance_years >= rules.min_insurance_years_residence
+        job_ok = self.stable_job and self.employed > 0 and \
+            self.insurance_years >= rules.min_insurance_years_job
         if rules.residence and rules.job:
             combo = (residence_ok and job_ok) if rules.combine == "and" else (residence_ok or job_ok)
         elif rules.residence:
@@ -753,6 +759,7 @@ class ReferenceModel(mesa.Model):
             permit_coverage=col("services", "permit_coverage"),
             insurance_portable=col("services", "insurance_portable"),
             agri_subsidies_kept=col("services", "agri_subsidies_kept"),
+            flexible_insurance_share=col("services", "flexible_insurance_share"),
             rental_subsidy_yuan=col("housing", "rental_subsidy_yuan"),
             subsidy_to_hukou=is_("housing", "rental_subsidy_to", "hukou"),
             subsidy_to_permit=is_("housing", "rental_subsidy_to", "permit"),

@@ -77,6 +77,15 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
                                  total("settled_persons"), -1, {}),
     "hukou.min_insurance_years": (hk(**RES), hk(**RES, min_insurance_years=5),
                                   total("settled_persons"), -1, {}),
+    "hukou.min_insurance_years_residence": (hk(**RES), hk(**RES, min_insurance_years_residence=3),
+                                            total("settled_persons"), -1, {}),
+    "hukou.min_insurance_years_job": (hk(**OPEN, job=True), hk(**OPEN, job=True, min_insurance_years_job=3),
+                                      total("settled_persons"), -1, {}),
+    # insurance asked of the job path only leaves the residence path open: more settle than
+    # when the whole basic route asks it
+    "hukou.min_insurance_years_job/per_route": (hk(**RES, job=True, min_insurance_years=3),
+                                                hk(**RES, job=True, min_insurance_years_job=3),
+                                                total("settled_persons"), +1, {}),
     "hukou.purchase_required": (hk(**RES), hk(**RES) | {"hukou": {"default": {**RES, "purchase_required": True}}},
                                 total("settled_persons"), -1, {}),
     "hukou.min_floor_area_m2": ({}, hk(min_floor_area_m2=120), total("settled_persons"), -1, {}),
@@ -160,6 +169,12 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
                                   mean("settlement_intention"), +1, {}),
     "services.insurance_portable": ({}, {"services": {"default": {"insurance_portable": True}}},
                                     flows("moved"), +1, {}),
+    # flexible and self-employed workers who contribute accrue insurance years, which a route
+    # asking for them counts
+    "services.flexible_insurance_share": (
+        hk(**RES, min_insurance_years=2),
+        merge(hk(**RES, min_insurance_years=2), {"services": {"default": {"flexible_insurance_share": 1.0}}}),
+        total("settled_persons"), +1, {}),
     "services.agri_subsidies_kept": (hk(open=True), merge(hk(open=True), {"services": {"default": {"agri_subsidies_kept": True}}}),
                                      group("with_land"), +1, {"agri_subsidy_per_mu": 2000}),
     # jobs

@@ -10,7 +10,7 @@ only by home purchase), the same with hukou open everywhere (settlement at scale
 package that switches on every lever the engine has (quota, placements, training, reserved jobs,
 subsidies, public rental for residents, permit-based schooling, portable insurance, paid rights
 exit, reclassification and urban-village conversion, a priority order) so that every rule is
-exercised. Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
+exercised (insurance asked of the job path, flexible workers contributing). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
 settlement by group (natives, outsiders, ...) are compared, so that a wrong rationing rule
 shows even where the headline rates barely move.
 """
@@ -68,7 +68,7 @@ RICH = {
                     "points_weights": {"per_year_resident": 1.0, "per_insurance_year": 1.0,
                                        "per_education_level": 1.0, "owns_home": 3.0},
                     "exempt_groups": ["students", "soldiers"], "kin_generations": 2,
-                    "annual_quota": 60},
+                    "min_insurance_years_job": 1, "annual_quota": 60},
         "tiers": {"small_town": {"open": True, "annual_quota": 0}},
     },
     "hukou_outsiders": {"default": {"annual_quota": 8}},
@@ -82,7 +82,8 @@ RICH = {
                             "seat_growth_per_year": 0.02, "funding_per_migrant_child_yuan": 5000,
                             "local_exam_nonhukou": True}},
     "services": {"default": {"permit_coverage": 0.5, "permit_min_years": 1,
-                             "insurance_portable": True, "agri_subsidies_kept": True}},
+                             "insurance_portable": True, "agri_subsidies_kept": True,
+                             "flexible_insurance_share": 0.5}},
     "jobs": {"default": {"reserved_jobs": 40, "training_places": 40},
              "towns": {"Smalltown": {"placements": 60}, "Countyseat": {"placements": 30}}},
     "fiscal": {"default": {"transfer_per_settler_yuan": 10000, "land_per_settler_m2": 50,

@@ -90,6 +90,11 @@ class HukouRules(Cited):
     ``purchase_required`` is set: the residence / job conditions combined by ``combine``, AND the
     minimum years resident, minimum insurance years, home purchase, and (if ``talent`` is
     "required") the talent condition.
+
+    Insurance years may be asked of the basic route as a whole (``min_insurance_years``) or of one
+    path of it only: ``min_insurance_years_residence`` is part of the residence condition and
+    ``min_insurance_years_job`` of the job condition, each tested before ``combine`` joins them
+    (e.g. 就业年限 proven by contributions on the job path, while an owned home needs none).
     """
 
     open: bool = False
@@ -99,6 +104,8 @@ class HukouRules(Cited):
     combine: Literal["or", "and"] = "or"
     min_years_resident: Annotated[int, Field(ge=0, le=30)] = 0
     min_insurance_years: Annotated[int, Field(ge=0, le=30)] = 0
+    min_insurance_years_residence: Annotated[int, Field(ge=0, le=30)] = 0
+    min_insurance_years_job: Annotated[int, Field(ge=0, le=30)] = 0
     purchase_required: bool = False
     min_floor_area_m2: Annotated[float, Field(ge=0, le=500)] = 0.0
     talent: Literal["none", "route", "required"] = "none"
@@ -139,12 +146,19 @@ class SchoolLevers(Cited):
 
 
 class ServiceLevers(Cited):
-    """Residence-permit services and portability (DESIGN §4, services)."""
+    """Residence-permit services, social insurance and portability (DESIGN §4, services).
+
+    ``flexible_insurance_share``: where the town lets flexible and self-employed workers enrol in
+    urban employee insurance at their place of work (灵活就业人员参保, without the hukou restriction),
+    the share of them (employed town dwellers without a labour contract) who contribute in a year
+    and so accrue an insurance year; 0 (the default): only workers with a labour contract accrue.
+    """
 
     permit_coverage: Share = 0.0
     permit_min_years: Annotated[int, Field(ge=0, le=10)] = 1
     insurance_portable: bool = False
     agri_subsidies_kept: bool = False
+    flexible_insurance_share: Share = 0.0
 
 
 class JobLevers(Cited):

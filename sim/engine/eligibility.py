@@ -56,11 +56,12 @@ def priority_ranks(hh: Households, rows: np.ndarray, order: tuple[str, ...] | li
 # natives, ``hukou_outsiders`` for outsiders), switches as 0/1.
 (OPEN, RENTAL_COUNTS, RESIDENCE, JOB, COMBINE_AND, PURCHASE_REQUIRED, MIN_FLOOR_AREA, MIN_YEARS,
  MIN_INSURANCE_YEARS, TAX_THRESHOLD, SKILL_MIN, TALENT_REQUIRED, TALENT_ROUTE, POINTS_THRESHOLD,
- KIN_GENERATIONS, EXEMPT_GROUPS, W_YEAR, W_INSURANCE, W_EDUCATION, W_SKILL, W_HOME, W_JOB) = range(22)
+ KIN_GENERATIONS, EXEMPT_GROUPS, W_YEAR, W_INSURANCE, W_EDUCATION, W_SKILL, W_HOME, W_JOB,
+ MIN_INSURANCE_RESIDENCE, MIN_INSURANCE_JOB) = range(24)
 
 
 def rule_table(levers: Levers, group: str) -> np.ndarray:
-    """[towns, 22] float table of ``group``'s entry conditions (columns named above)."""
+    """[towns, 24] float table of ``group``'s entry conditions (columns named above)."""
     def col(name: str) -> np.ndarray:
         return levers.col(group, name).astype(np.float64)
 
@@ -77,6 +78,7 @@ def rule_table(levers: Levers, group: str) -> np.ndarray:
         col("min_insurance_years"), col("tax_threshold_yuan"), col("skill_min_level"),
         is_("talent", "required"), is_("talent", "route"), col("points_threshold"),
         col("kin_generations"), exempt, np.array(w, dtype=np.float64),
+        col("min_insurance_years_residence"), col("min_insurance_years_job"),
     ])
 
 
@@ -87,10 +89,10 @@ def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, own
               veteran, birth_year, out):
     """Per row: may the household take urban hukou in the town where it lives? Any one route
     suffices: the town is open; the basic conditions (residence and/or a stable job as the town
-    combines them, a home purchase where required, years of residence and of insurance, talent
-    where required); the talent route; the points route (积分); a group the town exempts;
+    combines them, each with the insurance years its own path asks, a home purchase where
+    required, years of residence and of insurance, talent where required); the talent route; the points route (积分); a group the town exempts;
     kin holding hukou there within the generations the town allows (投靠). ``rules`` holds the
-    natives' :func:`rule_table` above the outsiders' ([2 × towns, 22]): a row is read in place,
+    natives' :func:`rule_table` above the outsiders' ([2 × towns, 24]): a row is read in place,
     never taken as a view (a view per household costs a reference count shared by threads)."""
     for i in prange(rows.size):  # selects, not branches
         h = rows[i]
@@ -98,8 +100,10 @@ def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, own
         row = j if native[h] else n_towns + j  # natives' rules, then outsiders'
         owns = owned_town[h] == j
         renting = (tenure[h] == RENTED) | (tenure[h] == PUBLIC_RENTAL)
-        residence_ok = owns | (renting & (rules[row, RENTAL_COUNTS] > 0))
-        job_ok = stable_job[h] & (employed[h] > 0)
+        ins = insurance_years[h]
+        residence_ok = ((owns | (renting & (rules[row, RENTAL_COUNTS] > 0)))
+                        & (ins >= rules[row, MIN_INSURANCE_RESIDENCE]))
+        job_ok = stable_job[h] & (employed[h] > 0) & (ins >= rules[row, MIN_INSURANCE_JOB])
         use_res, use_job = rules[row, RESIDENCE] > 0, rules[row, JOB] > 0
         either = (residence_ok & job_ok) if rules[row, COMBINE_AND] > 0 else (residence_ok | job_ok)
         combo = either if (use_res & use_job) else residence_ok if use_res else job_ok if use_job else True

@@ -18,7 +18,8 @@ housing                   :func:`sim.engine.decision.housing_cost`, purchase in 
 schools                   :func:`sim.engine.decision.schooling`, seats in :func:`sim.engine.stages.capacity`,
                           :func:`sim.engine.stages.feedback`
 services                  :func:`sim.engine.decision.services`, :func:`sim.engine.decision.non_wage_income`,
-                          portability in :func:`sim.engine.decision.moving` and :func:`sim.engine.stages.apply_moves`
+                          portability in :func:`sim.engine.decision.moving` and :func:`sim.engine.stages.apply_moves`,
+                          flexible workers' insurance years in :func:`sim.engine.stages.ageing`
 jobs                      :func:`sim.engine.stages.labour_market`, :func:`sim.engine.stages.capacity`
 fiscal                    :func:`sim.engine.stages.feedback`, public cost in :func:`sim.engine.stages.record`
 rights                    :func:`sim.engine.decision.rights_kept`, :func:`sim.engine.decision.non_wage_income`,

@@ -30,10 +30,13 @@ def _population(head_age, workers, elders, kids_pre, kids_school):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birth_year, workers,
-         elders, kids_pre, kids_school, kids_with, years_in_town, insurance_years,
-         collective_for_life, collective_exited, p_birth, p_death, births_out, deaths_out):
-    """Per household: a year older; years in town and insurance years accrue; children start
+def _age(key, flex_key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birth_year,
+         workers, elders, kids_pre, kids_school, kids_with, years_in_town, insurance_years,
+         collective_for_life, collective_exited, flexible_share, p_birth, p_death, births_out,
+         deaths_out):
+    """Per household: a year older; years in town and insurance years accrue (with a labour
+    contract, or as a flexible or self-employed worker who contributes where the town lets them
+    enrol: ``flexible_share`` of its town, a draw of the insurance stream); children start
     school and leave it to work; a birth; each elder dies with probability ``p_death``; an old
     head hands over to the next generation."""
     for h in prange(place.size):  # selects, not branches: the loop is vectorised
@@ -41,7 +44,8 @@ def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birt
         age = head_age[h] + 1
         years_in_town[h] = min(years_in_town[h] + 1, 100) if pl < T else 0
         town_dweller = (pl < T) & (hukou_urban[h] | (pl != hukou[h]))
-        insured = town_dweller & stable_job[h] & (employed[h] > 0)
+        flexible = uniform(flex_key, h, 1, 0) < flexible_share[min(pl, T - 1)]
+        insured = town_dweller & (employed[h] > 0) & (stable_job[h] | flexible)
         insurance_years[h] = min(insurance_years[h] + 1, 100) if insured else insurance_years[h]
         pre, school, work = kids_pre[h], kids_school[h], workers[h]
         start = (pre > 0) & (uniform(key, h, DEMOGRAPHY_SLOTS, 0) < pre / 6.0)
@@ -68,9 +72,11 @@ def _age(key, T, place, hukou, hukou_urban, stable_job, employed, head_age, birt
 
 
 def ageing(m: SettlementModel) -> None:
-    """Heads age; years in town and insurance years accrue; children start school and leave it
-    to work; births (to households with heads under 45) and deaths (of elders) at the
-    behaviour's crude rates; an old head hands over to the next generation."""
+    """Heads age; years in town and insurance years accrue (workers with a labour contract, and
+    flexible or self-employed workers where ``services.flexible_insurance_share`` lets them
+    contribute); children start school and leave it to work; births (to households with heads
+    under 45) and deaths (of elders) at the behaviour's crude rates; an old head hands over to
+    the next generation."""
     hh, beh, T = m.hh, m.behaviour, m.T
     pop, young, old = _population(hh.head_age, hh.workers, hh.elders, hh.kids_pre, hh.kids_school)
     p_birth = beh.birth_rate * pop / max(young, 1)
@@ -78,10 +84,12 @@ def ageing(m: SettlementModel) -> None:
     p_death = min(beh.death_rate * pop / max(old, 1), 1.0)
     births = np.empty(hh.n, dtype=np.bool_)
     deaths = np.empty(hh.n, dtype=np.int8)
-    _age(m.key("demography"), T, hh.place, hh.hukou, hh.hukou_urban, hh.stable_job, hh.employed,
-         hh.head_age, hh.birth_year, hh.workers, hh.elders, hh.kids_pre, hh.kids_school,
-         hh.kids_with, hh.years_in_town, hh.insurance_years, hh.collective_for_life,
-         hh.collective_exited, float(p_birth), float(p_death), births, deaths)
+    _age(m.key("demography"), m.key("insurance"), T, hh.place, hh.hukou, hh.hukou_urban,
+         hh.stable_job, hh.employed, hh.head_age, hh.birth_year, hh.workers, hh.elders,
+         hh.kids_pre, hh.kids_school, hh.kids_with, hh.years_in_town, hh.insurance_years,
+         hh.collective_for_life, hh.collective_exited,
+         m.levers.col("services", "flexible_insurance_share").astype(np.float64),
+         float(p_birth), float(p_death), births, deaths)
     m.year_counts["births"] = int(np.count_nonzero(births)) * m.scale
     m.year_counts["deaths"] = int(deaths.sum(dtype=np.int64)) * m.scale
 
