@@ -163,6 +163,11 @@ class HouseholdAgent(mesa.Agent):
                 return i
         return len(order)
 
+    def income_per_person(self) -> float:
+        """sim.engine.decision.income_per_person: this year's income per person (the income test
+        of housing security)."""
+        return self.income / max(self.size, 1)
+
     def has_permit(self, town: int) -> bool:
         """sim.engine.decision.has_permit."""
         years = self.years_in_town if self.place == town else 0
@@ -404,23 +409,25 @@ class HouseholdAgent(mesa.Agent):
             other = pre.away
         inc = max(wage + other, 1000.0)
 
-        # housing (sim.engine.decision.housing_cost, public_rental_eligible)
+        # housing (sim.engine.decision.housing_cost, public_rental_eligible): public rental and
+        # the rental subsidy (its expected value: amount x take-up) under the income test
         if self.owned_town == j:
             housing = 0.0
         else:
+            need = self.income_per_person() <= tl.support_limit[j]
             if here and self.tenure == PUBLIC_RENTAL:
                 p_unit = 1.0
             else:
                 resident_ok = (tl.public_rental_open_residents[j] and self.stable_job
                                and self.job_years >= tl.public_rental_min_job_years[j]
                                and (self.native or not tl.public_rental_natives_only[j]))
-                p_unit = m.rental_access[j] if (settle or resident_ok) else 0.0
+                p_unit = m.rental_access[j] if ((settle or resident_ok) and need) else 0.0
             cost = m.rent[j] * 12.0 * (1.0 - p_unit * tl.rent_discount[j])
             subsidy = 0.0
-            if settle and tl.subsidy_to_hukou[j]:
-                subsidy += tl.rental_subsidy_yuan[j]
-            if tl.subsidy_to_permit[j] and (permit or settle):
-                subsidy += tl.rental_subsidy_yuan[j]
+            if need and settle and tl.subsidy_to_hukou[j]:
+                subsidy += tl.rental_subsidy_expected[j]
+            if need and tl.subsidy_to_permit[j] and (permit or settle):
+                subsidy += tl.rental_subsidy_expected[j]
             housing = max(cost - subsidy, 0.0)
 
         v = beh.beta_income * math.log(inc / pre.size) - beh.beta_housing * housing / inc
@@ -761,6 +768,10 @@ class ReferenceModel(mesa.Model):
             agri_subsidies_kept=col("services", "agri_subsidies_kept"),
             flexible_insurance_share=col("services", "flexible_insurance_share"),
             rental_subsidy_yuan=col("housing", "rental_subsidy_yuan"),
+            # the subsidy's expected value (and its cost): amount x take-up share
+            rental_subsidy_expected=[a * b for a, b in zip(col("housing", "rental_subsidy_yuan"),
+                                                           col("housing", "rental_subsidy_takeup"))],
+            support_limit=[x if x > 0 else INF for x in col("housing", "support_income_limit_yuan")],
             subsidy_to_hukou=is_("housing", "rental_subsidy_to", "hukou"),
             subsidy_to_permit=is_("housing", "rental_subsidy_to", "permit"),
             rent_discount=[1.0 - s for s in col("housing", "public_rental_rent_share")],
@@ -942,7 +953,8 @@ class ReferenceModel(mesa.Model):
             resident_ok = (tl.public_rental_open_residents[j] and a.stable_job
                            and a.job_years >= tl.public_rental_min_job_years[j]
                            and (a.native or not tl.public_rental_natives_only[j]))
-            if hukou_here or resident_ok:
+            need = a.income_per_person() <= tl.support_limit[j]  # the income test
+            if (hukou_here or resident_ok) and need:
                 cand.append((j, a.priority_rank(), r.random(), k, a))
         free = [max(u - x, 0.0) for u, x in zip(self.rental_units, used)]
         served = self.ration(cand, free)
@@ -1110,8 +1122,9 @@ class ReferenceModel(mesa.Model):
                 j = a.place
                 hukou = a.hukou_urban and a.hukou == j
                 permit = a.years_in_town >= tl.permit_min_years[j]
-                if (tl.subsidy_to_hukou[j] and hukou) or (tl.subsidy_to_permit[j] and (permit or hukou)):
-                    rental_sub += tl.rental_subsidy_yuan[j]
+                need = a.income_per_person() <= tl.support_limit[j]
+                if need and ((tl.subsidy_to_hukou[j] and hukou) or (tl.subsidy_to_permit[j] and (permit or hukou))):
+                    rental_sub += tl.rental_subsidy_expected[j]
         population *= k
         urban_res *= k
         hukou_urban *= k

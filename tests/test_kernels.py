@@ -19,7 +19,8 @@ MIXES = {
     "base": {},
     "mixed": {"hukou": {"default": {"open": True}},
               "housing": {"default": {"rental_subsidy_yuan": 3000, "rental_subsidy_to": "permit",
-                                      "public_rental_open_to": "residents"}},
+                                      "public_rental_open_to": "residents", "rental_subsidy_takeup": 0.3,
+                                      "support_income_limit_yuan": 12000}},
               "schools": {"default": {"enrolment_basis": "residence_permit", "nonhukou_admission_share": 0.5}},
               "services": {"default": {"permit_coverage": 0.5, "insurance_portable": True,
                                        "agri_subsidies_kept": True}},
@@ -125,7 +126,8 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
 
     pol = base.with_levers({"housing": {"default": {"public_rental_open_to": "residents",
                                                     "public_rental_min_job_years": 2,
-                                                    "public_rental_natives_only": True}}})
+                                                    "public_rental_natives_only": True,
+                                                    "support_income_limit_yuan": 12000}}})
     m = SettlementModel(pol, region, behaviour, seed=4)
     for _ in range(3):
         m.step()
@@ -133,7 +135,8 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
     tenants = np.zeros((1, T))
     got = np.empty(hh.n, dtype=np.bool_)
     _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, rental_rules(lv), tenants, got)
+                       hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders, hh.kids_pre,
+                       hh.kids_school, rental_rules(lv), tenants, got)
     dweller = hh.town_dweller(T)
     rows = np.flatnonzero(dweller & (hh.tenure != PUBLIC_RENTAL))
     hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == hh.place[rows])

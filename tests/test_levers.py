@@ -124,6 +124,33 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
                                   merge(hk(open=True), {"housing": {"default": {"rental_subsidy_yuan": 8000,
                                                                                 "rental_subsidy_to": "hukou"}}}),
                                   total("settled_persons"), +1, {}),
+    # the income test of housing security: fewer renters qualify for the subsidy (and public
+    # rental), so less is paid and more go home
+    "housing.support_income_limit_yuan": (
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000}}},
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000,
+                                 "support_income_limit_yuan": 15000}}},
+        total("rental_subsidy_yuan"), -1, {}),
+    "housing.support_income_limit_yuan/returns": (
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000}}},
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000,
+                                 "support_income_limit_yuan": 15000}}},
+        total("returned_persons"), +1, {}),
+    "housing.support_income_limit_yuan/public_rental": (
+        {"housing": {"default": {"public_rental_open_to": "residents"}}},
+        {"housing": {"default": {"public_rental_open_to": "residents", "support_income_limit_yuan": 15000}}},
+        towns_total("public_rental_tenants"), -1, {}),
+    # a take-up share below one: households count the subsidy's expected value, the cost pays it
+    "housing.rental_subsidy_takeup": (
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000}}},
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000,
+                                 "rental_subsidy_takeup": 0.2}}},
+        total("returned_persons"), +1, {}),
+    "housing.rental_subsidy_takeup/cost": (
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000}}},
+        {"housing": {"default": {"rental_subsidy_to": "permit", "rental_subsidy_yuan": 8000,
+                                 "rental_subsidy_takeup": 0.2}}},
+        total("rental_subsidy_yuan"), -1, {}),
     "housing.public_rental_open_to": ({}, {"housing": {"default": {"public_rental_open_to": "residents"}}},
                                       towns_total("public_rental_tenants"), +1, {}),
     "housing.public_rental_min_job_years": (

@@ -10,7 +10,8 @@ only by home purchase), the same with hukou open everywhere (settlement at scale
 package that switches on every lever the engine has (quota, placements, training, reserved jobs,
 subsidies, public rental for residents, permit-based schooling, portable insurance, paid rights
 exit, reclassification and urban-village conversion, a priority order) so that every rule is
-exercised (insurance asked of the job path, flexible workers contributing). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
+exercised (insurance asked of the job path, flexible workers contributing, housing
+security under an income test with a take-up share). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
 settlement by group (natives, outsiders, ...) are compared, so that a wrong rationing rule
 shows even where the headline rates barely move.
 """
@@ -75,6 +76,7 @@ RICH = {
     "housing": {"default": {"purchase_subsidy_yuan": 20000, "deed_tax_subsidy_share": 0.5,
                             "purchase_fee_relief_share": 0.5, "purchase_support_requires_hukou": True,
                             "rental_subsidy_yuan": 3000, "rental_subsidy_to": "permit",
+                            "rental_subsidy_takeup": 0.5, "support_income_limit_yuan": 25000,
                             "public_rental_open_to": "residents", "public_rental_min_job_years": 1,
                             "public_rental_natives_only": True, "public_rental_build_per_year": 20,
                             "provident_fund_migrants": True}},

@@ -119,7 +119,15 @@ class HukouRules(Cited):
 
 
 class HousingLevers(Cited):
-    """Housing support in a town (DESIGN §4, housing)."""
+    """Housing support in a town (DESIGN §4, housing).
+
+    Housing security (住房保障: public rental in kind, or a rental subsidy in cash) follows one
+    convention in every package: ``rental_subsidy_yuan`` is the full yearly amount a qualifying
+    renter gets; ``support_income_limit_yuan`` is the income test of both (a household's income
+    per person this year at most this; 0 = no income test), beside the need test the model always
+    applies (no home of its own in the town); ``rental_subsidy_takeup`` is the share of qualifying
+    renters who apply for and receive the subsidy (households count its expected value, the public
+    cost pays that share)."""
 
     purchase_subsidy_yuan: NonNeg = 0.0
     deed_tax_subsidy_share: Share = 0.0
@@ -127,6 +135,8 @@ class HousingLevers(Cited):
     purchase_support_requires_hukou: bool = False
     rental_subsidy_yuan: NonNeg = 0.0
     rental_subsidy_to: Literal["none", "hukou", "permit"] = "none"
+    rental_subsidy_takeup: Share = 1.0
+    support_income_limit_yuan: NonNeg = 0.0
     public_rental_open_to: Literal["hukou", "residents"] = "hukou"
     public_rental_min_job_years: Annotated[int, Field(ge=0, le=10)] = 0
     public_rental_natives_only: bool = False

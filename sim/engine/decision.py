@@ -136,13 +136,26 @@ def income(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     return np.maximum(_alts(home, wage + away[:, None], wage + settled), 1000.0)
 
 
+def income_per_person(hh: Households, rows: np.ndarray) -> np.ndarray:
+    """[rows] the household's income this year per person (yuan): what housing security's
+    income test reads."""
+    return hh.income[rows].astype(np.float64) / np.maximum(hh.size(rows), 1)
+
+
+def support_income_limit(levers: Levers) -> np.ndarray:
+    """[T] the income limit per person of housing security in each town (+inf: no test)."""
+    limit = levers.col("housing", "support_income_limit_yuan")
+    return np.where(limit > 0, limit, np.inf)
+
+
 def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     """Yearly housing cost (yuan) net of the subsidies the household would qualify for.
 
     Owners pay nothing more; renters pay the market rent less a rental subsidy where the policy
-    gives one to hukou holders or to permit holders, and expect public rental (at a discount)
-    with the probability that applicants were housed last year, if eligible. The village home
-    (homestead) is free.
+    gives one to hukou holders or to permit holders whose income passes the town's income test
+    (its expected value: the amount times the take-up share), and expect public rental (at a
+    discount) with the probability that applicants were housed last year, if eligible (the same
+    income test). The village home (homestead) is free.
     """
     lv, ts = ctx.levers, ctx.towns
     T = ctx.places.n_towns
@@ -152,7 +165,8 @@ def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     owns = hh.owned_town[rows][:, None] == towns
     tenant = (hh.tenure[rows] == PUBLIC_RENTAL)[:, None] & (hh.place[rows][:, None] == towns)
     permit = has_permit(hh, rows, ctx)
-    sub = lv.col("housing", "rental_subsidy_yuan")[None, :]
+    need = income_per_person(hh, rows)[:, None] <= support_income_limit(lv)[None, :]
+    sub = (lv.col("housing", "rental_subsidy_yuan") * lv.col("housing", "rental_subsidy_takeup"))[None, :]
     sub_hukou = lv.is_("housing", "rental_subsidy_to", "hukou")[None, :]
     sub_permit = lv.is_("housing", "rental_subsidy_to", "permit")[None, :]
     discount = 1.0 - lv.col("housing", "public_rental_rent_share")[None, :]
@@ -161,8 +175,8 @@ def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
         elig = public_rental_eligible(hh, rows, ctx, is_hukou)
         p_unit = np.where(tenant, 1.0, elig * ts.rental_access[None, :])
         c = rent * (1.0 - p_unit * discount)
-        subsidy = sub * (sub_hukou if is_hukou else False) + \
-            sub * (sub_permit & (permit | is_hukou))
+        subsidy = np.where(need, sub * (sub_hukou if is_hukou else False)
+                           + sub * (sub_permit & (permit | is_hukou)), 0.0)
         c = np.maximum(c - subsidy, 0.0)
         return np.where(owns, 0.0, c)
 
@@ -172,9 +186,11 @@ def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
 def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
                            is_hukou: bool | np.ndarray, here_only: bool = False) -> np.ndarray:
     """[rows, T] may apply for public rental in town j (open to hukou holders only, or to
-    residents with ``public_rental_min_job_years`` of stable work, optionally natives only).
+    residents with ``public_rental_min_job_years`` of stable work, optionally natives only), if
+    the household's income per person passes the town's income test of housing security.
     With ``here_only``: [rows], in the town where each row lives."""
     lv = ctx.levers
+    limit = support_income_limit(lv)
     if here_only:
         town = hh.place[rows]
         pick = lambda a: a[town]  # noqa: E731
@@ -190,7 +206,8 @@ def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
     native_ok = row(hh.native[rows]) | ~pick(lv.col("housing", "public_rental_natives_only"))
     resident_ok = open_res & job_ok & native_ok
     not_owner = row(hh.owned_town[rows]) != towns
-    return not_owner & (resident_ok | np.asarray(is_hukou))
+    need = row(income_per_person(hh, rows)) <= pick(limit)
+    return not_owner & (resident_ok | np.asarray(is_hukou)) & need
 
 
 def school_access(hh: Households, rows: np.ndarray, ctx: Context) -> tuple[np.ndarray, np.ndarray]:

@@ -23,12 +23,12 @@ from sim.engine.compiled import chunk, exp, gumbel, log, n_chunks, njit, prange
 from sim.world.households import PUBLIC_RENTAL
 
 
-# Household arrays r[0..22], full length, in the order :func:`pack` lists them: place, hukou,
+# Household arrays r[0..23], full length, in the order :func:`pack` lists them: place, hukou,
 # origin, kin, workers, skill, placement, land_mu, land_exited, dividend, collective_exited,
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
-# owned_town, tenure, stable_job, job_years. Row k of a call is household rows[k]; ``eligible``
-# and ``lost`` (rights lost by settling) are per row. The town table ``t`` is [20, towns]: one
-# lever or town quantity per row (see :func:`pack`), contiguous over towns.
+# owned_town, tenure, stable_job, job_years, income. Row k of a call is household rows[k];
+# ``eligible`` and ``lost`` (rights lost by settling) are per row. The town table ``t`` is
+# [21, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
@@ -48,11 +48,12 @@ def _row(h, lost, r, s):
     # the household's own part of the value of hukou (decision.household_hukou_value)
     hk = (b_hk_kids * kd + (b_hk_newgen if r[15][h] >= 1980 else 0.0)
           - b_hk_age * max(float(r[16][h]) - 40.0, 0.0))
+    sz = _size(h, r)
     return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
             land_rent + dv + subsidy, land_rent * lk + dv * ck, subsidy * lk,
-            _size(h, r), nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
+            sz, nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
             r[21][h], float(r[22][h]), kd, (b_lb if nat else 0.0), lost, hk,
-            b_hk_ins * float(r[17][h]))
+            b_hk_ins * float(r[17][h]), float(r[23][h]) / sz)
 
 
 @njit(cache=True, inline="always")
@@ -87,14 +88,15 @@ def _resident(j, h, t, s):
      agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person) = h
     here = pl == j
     inc = max(_wage(j, h, t) + away, 1000.0)
     permit = (years if here else 0) >= t[5, j]
+    need = per_person <= t[20, j]  # the income test of housing security
     # public rental open to residents with a stable job held long enough (natives only if so set)
-    res_ok = (t[15, j] > 0.5) & job_ok & (job_years >= t[16, j]) & (nat | (t[17, j] < 0.5))
+    res_ok = (t[15, j] > 0.5) & job_ok & (job_years >= t[16, j]) & (nat | (t[17, j] < 0.5)) & need
     p_rental = 1.0 if (tenant & here) else (t[4, j] if res_ok else 0.0)
-    subsidy = t[11, j] if ((t[13, j] > 0.5) & permit) else 0.0
+    subsidy = t[11, j] if ((t[13, j] > 0.5) & permit & need) else 0.0
     cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
     access = (1.0 if ((t[8, j] > 0.5) & permit) else t[7, j]) * t[3, j]
     exam = 0.0 if t[9, j] > 0.5 else b_exam * access
@@ -112,10 +114,11 @@ def _settled(j, h, t, s):
      agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person) = h
     inc = max(_wage(j, h, t) + settled_kept + (subsidy_kept if t[10, j] > 0.5 else 0.0), 1000.0)
-    p_rental = 1.0 if (tenant & (pl == j)) else t[4, j]
-    subsidy = (t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)
+    need = per_person <= t[20, j]  # the income test of housing security
+    p_rental = 1.0 if (tenant & (pl == j)) else (t[4, j] if need else 0.0)
+    subsidy = ((t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)) if need else 0.0
     cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
     access = t[3, j]
     school = kd * (b_school * access - lbn * (1.0 - access))
@@ -207,7 +210,7 @@ def pack(hh, rows, ctx):
     """The kernels' inputs from the household arrays and a Context: household arrays (not
     copied), the rights each row would lose by settling, per-town arrays, global arrays and
     scalars."""
-    from sim.engine.decision import rights_lost_on_settling, town_hukou_value
+    from sim.engine.decision import rights_lost_on_settling, support_income_limit, town_hukou_value
 
     lv, beh, eco, ts, places = ctx.levers, ctx.behaviour, ctx.economy, ctx.towns, ctx.places
     T = places.n_towns
@@ -217,7 +220,7 @@ def pack(hh, rows, ctx):
     r = (hh.place, hh.hukou, hh.origin, hh.kin, hh.workers, hh.skill, hh.placement, hh.land_mu,
          hh.land_exited, hh.dividend, hh.collective_exited, hh.kids_school, hh.native, hh.elders,
          hh.kids_pre, hh.birth_year, hh.head_age, hh.insurance_years, hh.years_in_town,
-         hh.owned_town, hh.tenure, hh.stable_job, hh.job_years)
+         hh.owned_town, hh.tenure, hh.stable_job, hh.job_years, hh.income)
     lost = rights_lost_on_settling(hh, rows, ctx).astype(np.float64)
     col, is_ = lv.col, lv.is_
     t = np.stack([np.asarray(c, dtype=np.float64) for c in (
@@ -226,12 +229,13 @@ def pack(hh, rows, ctx):
         col("services", "permit_min_years").astype(np.float64), col("services", "permit_coverage"),
         col("schools", "nonhukou_admission_share"), is_("schools", "enrolment_basis", "residence_permit"),
         col("schools", "local_exam_nonhukou"), col("services", "agri_subsidies_kept"),
-        col("housing", "rental_subsidy_yuan"), is_("housing", "rental_subsidy_to", "hukou"),
+        col("housing", "rental_subsidy_yuan") * col("housing", "rental_subsidy_takeup"),
+        is_("housing", "rental_subsidy_to", "hukou"),
         is_("housing", "rental_subsidy_to", "permit"), 1.0 - col("housing", "public_rental_rent_share"),
         is_("housing", "public_rental_open_to", "residents"),
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
-        town_hukou_value(ctx), ~col("services", "insurance_portable"),
-    )])  # [20, towns]: one lever or town quantity per row
+        town_hukou_value(ctx), ~col("services", "insurance_portable"), support_income_limit(lv),
+    )])  # [21, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,

@@ -21,6 +21,7 @@ from sim.engine.compiled import (
     town_values,
     uniform,
 )
+from sim.engine.decision import support_income_limit
 from sim.engine.rationing import per_town_capacity, priority_rank, ration
 from sim.world.households import DORM, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 
@@ -167,11 +168,12 @@ def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
 
 @njit(cache=True, parallel=True)
 def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town, stable_job,
-                       job_years, rules, tenants, out):
+                       job_years, income, workers, elders, kids_pre, kids_school, rules, tenants, out):
     """Per town dweller: a public-rental tenant (counted per town, in chunks), or an applicant
     who may apply in its town (:func:`sim.engine.decision.public_rental_eligible`): not owning a home
-    there, and holding hukou there or, where units are open to residents, with enough years of
-    stable work (natives only where so restricted)."""
+    there, with an income per person within the town's income test, and holding hukou there or,
+    where units are open to residents, with enough years of stable work (natives only where so
+    restricted)."""
     for c in prange(tenants.shape[0]):
         first, last = chunk(c, tenants.shape[0], n_blocks(place.size))
         tenant = np.empty(BLOCK, dtype=np.int64)
@@ -185,18 +187,21 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
                 tenant[i] = dweller & (tenure[h] == PUBLIC_RENTAL)
                 resident_ok = ((town[0, i] > 0) & stable_job[h] & (job_years[h] >= town[1, i])
                                & (native[h] | (town[2, i] == 0)))
-                out[h] = (dweller & (tenure[h] != PUBLIC_RENTAL) & (owned_town[h] != j)
+                persons = max(int(workers[h]) + int(elders[h]) + int(kids_pre[h]) + int(kids_school[h]), 1)
+                need = float(income[h]) / persons <= town[3, i]
+                out[h] = (dweller & (tenure[h] != PUBLIC_RENTAL) & (owned_town[h] != j) & need
                           & (resident_ok | (hukou_urban[h] & (hukou[h] == j))))
             for i in range(size):
                 tenants[c, min(place[at(lo, i)], T - 1)] += tenant[i]
 
 
 def rental_rules(lv) -> np.ndarray:
-    """[3, towns]: public rental open to residents (0/1), the years of stable work it requires
-    of them, natives only (0/1)."""
+    """[4, towns]: public rental open to residents (0/1), the years of stable work it requires
+    of them, natives only (0/1), the income limit per person of housing security (+inf: none)."""
     return np.stack([lv.is_("housing", "public_rental_open_to", "residents").astype(np.float64),
                      lv.col("housing", "public_rental_min_job_years").astype(np.float64),
-                     lv.col("housing", "public_rental_natives_only").astype(np.float64)])
+                     lv.col("housing", "public_rental_natives_only").astype(np.float64),
+                     support_income_limit(lv)])
 
 
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
@@ -205,7 +210,8 @@ def public_rental(m: SettlementModel, key: np.uint64) -> None:
     tenants = np.zeros((n_chunks(), T))
     applicant = np.empty(hh.n, dtype=np.bool_)
     _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, rental_rules(lv), tenants, applicant)
+                       hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders, hh.kids_pre,
+                       hh.kids_school, rental_rules(lv), tenants, applicant)
     free = np.maximum(m.rental_units - tenants.sum(axis=0) * m.scale, 0.0)
     cand = np.flatnonzero(applicant)
     town = hh.place[cand]

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from sim.engine.compiled import BLOCK, at, chunk, n_chunks, njit, persons_here, prange
+from sim.engine.decision import support_income_limit
 from sim.world.households import PUBLIC_RENTAL, RENTED
 
 if TYPE_CHECKING:
@@ -27,12 +28,13 @@ G_RES, G_ELIG, G_INT, G_INT_N, G_SET, G_SET_PERSONS, G_SET_RES = range(7)
 
 @njit(cache=True, parallel=True)
 def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_pre, kids_school,
-           kids_with, tenure, years_in_town, urban, start_migrant, groups, eligible, intention,
-           settled, sub_yuan, sub_hukou, sub_permit, permit_min_years, scal, towns, grp):
+           kids_with, tenure, years_in_town, income, urban, start_migrant, groups, eligible, intention,
+           settled, sub_yuan, sub_hukou, sub_permit, sub_limit, permit_min_years, scal, towns, grp):
     """One pass over households, in chunks (one row of the accumulators each): persons, urban
     residents (each person where they live), urban-hukou persons, left-behind children, non-hukou
-    residents, rental subsidy paid; per town residents, hukou holders, public-rental tenants;
-    per group the settlement tallies."""
+    residents, rental subsidy paid (``sub_yuan`` is the amount times the take-up share, to renters
+    who qualify and pass the income test ``sub_limit``); per town residents, hukou holders,
+    public-rental tenants; per group the settlement tallies."""
     for c in prange(scal.shape[0]):
         lo, hi = chunk(c, scal.shape[0], place.size)
         pop = hukou_pop = registered = left_behind = non_hukou = np.int64(0)  # (not int8 in plain Python)
@@ -69,7 +71,8 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
                     if (away or hukou_urban[h]) and (tenure[h] == RENTED or tenure[h] == PUBLIC_RENTAL):
                         hk = hukou_urban[h] and hukou[h] == pl
                         permit = years_in_town[h] >= permit_min_years[pl]
-                        if (sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk)):
+                        need = float(income[h]) / max(size, 1) <= sub_limit[pl]
+                        if need and ((sub_hukou[pl] and hk) or (sub_permit[pl] and (permit or hk))):
                             subsidy += sub_yuan[pl]
                 if not (start_migrant[h] or settled[h]):
                     continue
@@ -103,11 +106,13 @@ def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     settled = np.zeros(hh.n, dtype=np.bool_)
     settled[m.settled_now] = True
     _tally(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.origin, hh.workers, hh.elders,
-           hh.kids_pre, hh.kids_school, hh.kids_with, hh.tenure, hh.years_in_town,
+           hh.kids_pre, hh.kids_school, hh.kids_with, hh.tenure, hh.years_in_town, hh.income,
            m.places.urban.astype(np.float64), m.start_migrants, m.start_groups, m.eligible_here,
-           m.intention, settled, lv.col("housing", "rental_subsidy_yuan").astype(np.float64),
+           m.intention, settled,
+           (lv.col("housing", "rental_subsidy_yuan") * lv.col("housing", "rental_subsidy_takeup")).astype(np.float64),
            lv.is_("housing", "rental_subsidy_to", "hukou"), lv.is_("housing", "rental_subsidy_to", "permit"),
-           lv.col("services", "permit_min_years").astype(np.float64), scal, towns, grp)
+           support_income_limit(lv), lv.col("services", "permit_min_years").astype(np.float64),
+           scal, towns, grp)
     return scal.sum(axis=0), towns.sum(axis=0), grp.sum(axis=0)
 
 
