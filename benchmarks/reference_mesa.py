@@ -56,7 +56,7 @@ from sim.configuration import (  # noqa: E402
     load_policy,
     load_region,
 )
-from sim.engine.levers import Levers, resolve  # noqa: E402
+from sim.engine.levers import KEPT_FOR_LIFE, SURRENDERED, Levers, resolve  # noqa: E402
 from sim.world.households import (  # noqa: E402
     DORM,
     NO_PLACE,
@@ -175,9 +175,11 @@ class HouseholdAgent(mesa.Agent):
 
     def non_wage_income(self) -> tuple[float, float, float, float]:
         """sim.engine.decision.non_wage_income: (home, away, settled before the subsidy, the subsidy
-        added when settled in a town that keeps agricultural subsidies)."""
+        added when settled in a town that keeps agricultural subsidies); settled in the town where
+        the household lives (the only one it can settle in), under that town's rule."""
         m = self.model
         eco, rights = m.economy, m.levers.rights
+        town = min(self.place, m.T - 1)
         rural = m.rural_index
         land = 0.0 if self.land_exited else self.land_mu
         dividend = 0.0 if self.collective_exited else self.dividend
@@ -187,8 +189,8 @@ class HouseholdAgent(mesa.Agent):
         home = farm + subsidy + dividend
         away = land_rent + dividend + subsidy
         # an outsider's rights lie outside the region: the national rule keeps them
-        land_kept = rights.land.on_settle != "surrendered" or not self.native
-        coll_kept = rights.collective.on_settle != "surrendered" or not self.native
+        land_kept = m.levers.on_settle("land")[town] != SURRENDERED or not self.native
+        coll_kept = m.levers.on_settle("collective")[town] != SURRENDERED or not self.native
         settled = land_rent * land_kept + dividend * coll_kept
         return home, away, settled, subsidy * land_kept
 
@@ -203,24 +205,32 @@ class HouseholdAgent(mesa.Agent):
         }
 
     def rights_lost_on_settling(self) -> float:
-        """sim.engine.decision.rights_lost_on_settling."""
-        rights = self.model.levers.rights
-        risk = self.model.behaviour.rights_tenure_risk
+        """sim.engine.decision.rights_lost_on_settling, under the rule of the town where the
+        household lives (or of its tier)."""
+        m = self.model
+        lv = m.levers
+        risk = m.behaviour.rights_tenure_risk
+        town = min(self.place, m.T - 1)
         lost = 0.0
         for name, value in self.rights_values().items():
-            rule = getattr(rights, name)
+            rule = getattr(lv.rights, name)
+            code = lv.on_settle(name)[town]
             comp = rule.compensation_share if rule.paid_exit else 0.0
-            if name == "homestead" and rights.homestead_voucher:
-                comp *= 1.0 + rights.voucher_bonus_share
+            if name == "homestead" and lv.rights.homestead_voucher:
+                comp *= 1.0 + lv.rights.voucher_bonus_share
             uncovered = max(0.0, 1.0 - comp)
             if not self.native:  # outside the region: kept by the national rule
                 share = risk
-            elif rule.on_settle == "surrendered":
+            elif code == SURRENDERED:
                 share = uncovered
-            elif rule.on_settle == "kept_for_life":
-                share = (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered
             else:
-                share = risk * uncovered
+                if code == KEPT_FOR_LIFE:
+                    share = (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered
+                else:
+                    share = risk * uncovered
+                if rule.kept_until_year is not None:  # the right ends with the contract round
+                    kept = min(max(rule.kept_until_year - lv.year, 0) / m.behaviour.rights_discount_years, 1.0)
+                    share = 1.0 - (1.0 - share) * kept
             lost += value * share
         return lost
 
@@ -607,15 +617,21 @@ class HouseholdAgent(mesa.Agent):
         values = self.rights_values()
         new = self.settled_year == m.year
         income = max(self.income, 1000.0)
+        town = min(max(self.hukou, 0), m.T - 1)  # where it settled: that town's rule
         for name, flag in RIGHTS:
             u = m.random.random()
             rule = getattr(lv.rights, name)
+            code = lv.on_settle(name)[town]
             value = values[name]
             held = not getattr(self, flag) and value > 0
+            if held and rule.kept_until_year is not None and m.year >= rule.kept_until_year \
+                    and code != SURRENDERED:  # the contract round is over: the right ends
+                setattr(self, flag, True)
+                held = False
             comp = value * rule.compensation_share * float(rule.paid_exit)
             if name == "homestead" and lv.rights.homestead_voucher:  # worth more as a voucher
                 comp *= 1.0 + lv.rights.voucher_bonus_share
-            forced = held and new and rule.on_settle == "surrendered"
+            forced = held and new and code == SURRENDERED
             keep = value * (0.5 if (name == "land" and not lv.rights.land_rental) else 1.0)
             gain = (comp - keep) / income
             p = beh.exit_rate / (1.0 + math.exp(min(max(-beh.beta_rights * gain * 4.0, -50.0), 50.0)))
@@ -631,7 +647,7 @@ class HouseholdAgent(mesa.Agent):
                     m.year_counts["homesteads_exited"] += m.scale
                 else:
                     m.year_counts["collective_shares_exited"] += m.scale
-            if name == "collective" and rule.on_settle == "kept_for_life" and new and held:
+            if name == "collective" and code == KEPT_FOR_LIFE and new and held:
                 self.collective_for_life = True
 
 

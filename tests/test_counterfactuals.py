@@ -19,10 +19,24 @@ def test_every_before_from_2014_keeps_land_and_collective_rights(region):
     rights = before.levers.get("rights", {})
     for right in ("land", "homestead", "collective"):
         on_settle = rights.get(right, {}).get("on_settle", "kept")
+        by_tier = rights.get(right, {}).get("on_settle_tiers", {})
         if ISSUED[region] >= 2014:
             assert on_settle == "kept", f"{region}_pre_reform: {right} is {on_settle!r} after 2014"
+            assert set(by_tier.values()) <= {"kept"}, f"{region}_pre_reform: {right} by tier {by_tier}"
     if region == "dehong":  # no 设区的市: the 2003 law's art. 26 ¶2 let settlers keep land
-        assert rights.get("land", {}).get("on_settle", "kept") == "kept"
+        land = rights.get("land", {})
+        assert land.get("on_settle", "kept") == "kept"
+        assert set(land.get("on_settle_tiers", {}).values()) <= {"kept"}
+
+
+def test_dehong_keeps_land_until_the_contract_round_ends_before_and_after():
+    """Seed 001 §(二十七) keeps a settled household's land 至本轮承包期满; the 2003 law's art. 26 ¶2
+    kept it 承包期内 too: the same end in the counterfactual, so the reform is not credited with
+    it, and the same national extension of the round from 2018."""
+    for name in ("dehong_2011", "dehong_pre_reform"):
+        pol = load_policy(POLICIES / f"{name}.toml")
+        assert pol.levers_in(2011)["rights"]["land"]["kept_until_year"] == 2028, name
+        assert pol.levers_in(2018)["rights"]["land"]["kept_until_year"] == 2058, name
 
 
 @pytest.mark.slow

@@ -24,7 +24,10 @@ MIXES = {
               "schools": {"default": {"enrolment_basis": "residence_permit", "nonhukou_admission_share": 0.5}},
               "services": {"default": {"permit_coverage": 0.5, "insurance_portable": True,
                                        "agri_subsidies_kept": True}},
-              "rights": {"land_rental": True, "land": {"on_settle": "surrendered"}},
+              "rights": {"land_rental": True, "land": {"on_settle": "surrendered",
+                                                       "on_settle_tiers": {"sub_center": "kept"}},
+                         "collective": {"on_settle_tiers": {"central_city": "surrendered"},
+                                        "kept_until_year": 2019}},
               "jobs": {"default": {"placements": 100}}},
 }
 
@@ -151,7 +154,8 @@ def test_realised_income_follows_the_non_wage_rule_of_the_decision(base, region,
     switched off so the wage part is exact)."""
     from sim.engine import stages
 
-    mix = base.with_levers({"rights": {"land_rental": True, "land": {"on_settle": "surrendered"}},
+    mix = base.with_levers({"rights": {"land_rental": True, "land": {"on_settle": "surrendered",
+                                                                     "on_settle_tiers": {"small_town": "kept"}}},
                             "services": {"default": {"agri_subsidies_kept": True}}})
     beh = behaviour.model_copy(update={"wage_sd": 0.0})
     m = SettlementModel(mix, region, beh, seed=6)

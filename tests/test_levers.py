@@ -249,6 +249,22 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     "rights.collective.on_settle/kept_for_life": (
         hk(open=True), merge(hk(open=True), {"rights": {"collective": {"on_settle": "kept_for_life"}}}),
         total("settled_persons"), -1, {}),
+    # the Land Contract Law 2003 art. 26 rule: land handed back in a 设区的市 (the central city),
+    # kept in the other towns; fewer land holders settle, and fewer in the central city
+    "rights.land.on_settle_tiers": (hk(open=True), merge(hk(open=True), {"rights": {"land": {
+        "on_settle_tiers": {"central_city": "surrendered"}}}}), group("with_land"), -1, {}),
+    "rights.land.on_settle_tiers/only_that_tier": (
+        hk(open=True), merge(hk(open=True), {"rights": {"land": {"on_settle_tiers": {"central_city": "surrendered"}}}}),
+        group("in_central_city"), -1, {}),
+    # a kept right that ends with the contract round: settlers weigh the years left (fewer land
+    # holders settle), and after it settled households no longer hold it (nothing to exit)
+    "rights.land.kept_until_year": (hk(open=True), merge(hk(open=True), {"rights": {"land": {
+        "kept_until_year": 2019}}}), group("with_land"), -1, {}),
+    "rights.land.kept_until_year/ends": (
+        merge(hk(open=True), {"rights": {"land": {"paid_exit": True, "compensation_share": 1.0}}}),
+        merge(hk(open=True), {"rights": {"land": {"paid_exit": True, "compensation_share": 1.0,
+                                                   "kept_until_year": 2018}}}),
+        total("land_exited_mu"), -1, {}),
     "rights.land.paid_exit": (hk(open=True), merge(hk(open=True), {"rights": {"land": {"paid_exit": True, "compensation_share": 1.0}}}),
                               total("land_exited_mu"), +1, {}),
     "rights.land.compensation_share": (

@@ -11,7 +11,8 @@ package that switches on every lever the engine has (quota, placements, training
 subsidies, public rental for residents, permit-based schooling, portable insurance, paid rights
 exit, reclassification and urban-village conversion, a priority order) so that every rule is
 exercised (insurance asked of the job path, flexible workers contributing, housing
-security under an income test with a take-up share). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
+security under an income test with a take-up share, land kept in small towns only, a
+homestead kept until a stated year). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
 settlement by group (natives, outsiders, ...) are compared, so that a wrong rationing rule
 shows even where the headline rates barely move.
 """
@@ -90,8 +91,10 @@ RICH = {
              "towns": {"Smalltown": {"placements": 60}, "Countyseat": {"placements": 30}}},
     "fiscal": {"default": {"transfer_per_settler_yuan": 10000, "land_per_settler_m2": 50,
                            "service_cost_per_person_yuan": 1000}},
-    "rights": {"land": {"on_settle": "surrendered", "paid_exit": True, "compensation_share": 0.8},
-               "homestead": {"on_settle": "kept", "paid_exit": True, "compensation_share": 1.2},
+    "rights": {"land": {"on_settle": "surrendered", "paid_exit": True, "compensation_share": 0.8,
+                        "on_settle_tiers": {"small_town": "kept"}},
+               "homestead": {"on_settle": "kept", "paid_exit": True, "compensation_share": 1.2,
+                             "kept_until_year": 2019},
                "collective": {"on_settle": "kept_for_life"},
                "land_rental": True, "homestead_voucher": True, "voucher_bonus_share": 0.5},
     "in_situ": {"reclassify": True, "nonfarm_threshold": 0.62, "urban_village_conversion_share": 0.1},

@@ -60,7 +60,8 @@ def _describe(err: dict[str, Any]) -> str:
 def _raise(path: Path, prefix: str, exc: ValidationError, model: type[BaseModel]) -> None:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        # a dict's key that fails (e.g. an unknown tier) is named by the key itself, not "[key]"
+        key = ".".join(str(p) for p in (prefix, *err["loc"]) if p not in ("", "[key]"))
         if err["type"] == "extra_forbidden":
             parent = _model_at(model, err["loc"][:-1])
             allowed = ", ".join(k for k in parent.model_fields if k not in ("source", "sources"))

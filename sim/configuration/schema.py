@@ -191,16 +191,29 @@ class FiscalLevers(Cited):
     service_cost_per_person_yuan: NonNeg = 0.0
 
 
-class RightPolicy(Cited):
-    """What happens to one rural right (三权) when a household settles in town."""
+OnSettle = Literal["kept", "kept_for_life", "surrendered"]
 
-    on_settle: Literal["kept", "kept_for_life", "surrendered"] = "kept"
+
+class RightPolicy(Cited):
+    """What happens to one rural right (三权) when a household settles in town.
+
+    ``on_settle`` applies in every town unless ``on_settle_tiers`` names the tier of the town
+    where the household settles (the Land Contract Law 2003 art. 26: a household moving into a
+    设区的市 handed back its contract land, one moving into a small town kept it).
+    ``kept_until_year``: a right kept on settling (kept or kept for life) ends in that year for
+    every settled household, without compensation (seed 001 §(二十七): land kept 至本轮承包期满,
+    until the current contract round ends); households weigh the years left when they settle."""
+
+    on_settle: OnSettle = "kept"
+    on_settle_tiers: dict[Tier, OnSettle] = Field(default_factory=dict)
+    kept_until_year: Year | None = None
     paid_exit: bool = False
     compensation_share: Annotated[float, Field(ge=0, le=3)] = 0.0
 
 
 class RightsLevers(Cited):
-    """The three rural rights (DESIGN §4, rural rights). Region-wide."""
+    """The three rural rights (DESIGN §4, rural rights). Region-wide, with a per-tier
+    ``on_settle`` where the law differs by the kind of town."""
 
     land: RightPolicy = Field(default_factory=RightPolicy)
     homestead: RightPolicy = Field(default_factory=RightPolicy)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.configuration import Behaviour, Economy
-from sim.engine.levers import Levers
+from sim.engine.levers import KEPT_FOR_LIFE, RIGHTS, SURRENDERED, Levers
 from sim.world.households import PUBLIC_RENTAL, Households
 from sim.world.places import Places
 
@@ -87,7 +87,8 @@ def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
                     settled_town: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Yearly income (yuan) from rural assets and farming: at home, away as a non-hukou
     resident, and settled in town j ([rows, T]; or [rows] for the towns ``settled_town``). The
-    same rule pays realised income in :func:`sim.engine.stages.labour_market`.
+    same rule pays realised income in :func:`sim.engine.stages.labour_market`. Which rights are
+    kept is town j's rule (``rights.<right>.on_settle``, or the rule of j's tier).
 
     At home: farm income on the land held plus local non-farm work, the agricultural subsidy and
     collective dividends. Away: land earns rent only where land rental (流转) is allowed; the
@@ -107,15 +108,19 @@ def non_wage_income(hh: Households, rows: np.ndarray, ctx: Context,
     home = farm + subsidy + dividend
     away = land_rent + dividend + subsidy
     outsider = ~rights_governed(hh, rows)
-    land_kept = (lv.rights.land.on_settle != "surrendered") | outsider
-    coll_kept = (lv.rights.collective.on_settle != "surrendered") | outsider
+    land_town = lv.on_settle("land") != SURRENDERED  # [T]
+    coll_town = lv.on_settle("collective") != SURRENDERED
     kept_all = lv.col("services", "agri_subsidies_kept")
     if settled_town is not None:
-        kept = kept_all[np.clip(settled_town, 0, kept_all.size - 1)]
-        settled = land_rent * land_kept + dividend * coll_kept + np.where(kept, subsidy * land_kept, 0.0)
+        town = np.clip(settled_town, 0, kept_all.size - 1)
+        land_kept = land_town[town] | outsider
+        coll_kept = coll_town[town] | outsider
+        settled = land_rent * land_kept + dividend * coll_kept + np.where(kept_all[town], subsidy * land_kept, 0.0)
     else:
-        settled = (land_rent * land_kept + dividend * coll_kept)[:, None] + \
-            np.where(kept_all[None, :], (subsidy * land_kept)[:, None], 0.0)
+        land_kept = land_town[None, :] | outsider[:, None]
+        coll_kept = coll_town[None, :] | outsider[:, None]
+        settled = (land_rent[:, None] * land_kept + dividend[:, None] * coll_kept) + \
+            np.where(kept_all[None, :], subsidy[:, None] * land_kept, 0.0)
     return home, away, settled
 
 
@@ -276,28 +281,43 @@ def rights_governed(hh: Households, rows: np.ndarray) -> np.ndarray:
     return hh.native[rows]
 
 
+def kept_fraction(until_year: int | None, year: int, horizon: float) -> float:
+    """Share of a kept right's value that remains when it ends in ``until_year`` (None: never):
+    the years left over the horizon a right's value stands for (``rights_discount_years``),
+    at most 1."""
+    if until_year is None:
+        return 1.0
+    return min(max(until_year - year, 0) / horizon, 1.0)
+
+
 def rights_lost_on_settling(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
-    """Yuan of rural rights a household expects to lose by settling: all of a surrendered right
+    """Yuan of rural rights a household expects to lose by settling in the town where it lives
+    (the only town it can settle in; that town's rule, or its tier's): all of a surrendered right
     (less any compensation a paid exit offers), part of a right kept only for life (not
     inheritable), and of a right that is kept, the share ``rights_tenure_risk`` that households
     fear losing anyway (tenure insecurity: surveys find land and homestead holders less willing to
     transfer hukou even where the rules keep their rights; data/README.md, Gu et al. 2020). The
     same risk applies on top of a life-only right. A paid exit (有偿退出) caps what can be lost
     at the value less the compensation (:func:`exit_compensation_share`, with a homestead
-    voucher's bonus): a right that can be sold is less at risk."""
-    rights = ctx.levers.rights
+    voucher's bonus): a right that can be sold is less at risk. A kept right that ends in
+    ``kept_until_year`` keeps only :func:`kept_fraction` of what is not lost."""
+    lv = ctx.levers
+    rights = lv.rights
     risk = ctx.behaviour.rights_tenure_risk
     governed = rights_governed(hh, rows)
+    town = np.minimum(hh.place[rows], ctx.places.n_towns - 1)  # villagers cannot settle: any rule
     lost = np.zeros(rows.size)
-    for name in ("land", "homestead", "collective"):
+    for name in RIGHTS:
         rule = getattr(rights, name)
+        code = lv.on_settle(name)[town]
         uncovered = max(0.0, 1.0 - exit_compensation_share(rights, name))
-        if rule.on_settle == "surrendered":
-            share = uncovered
-        elif rule.on_settle == "kept_for_life":
-            share = (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered
-        else:
-            share = risk * uncovered
+        share = np.where(code == SURRENDERED, uncovered,
+                         np.where(code == KEPT_FOR_LIFE,
+                                  (KEPT_FOR_LIFE_LOSS + risk * (1.0 - KEPT_FOR_LIFE_LOSS)) * uncovered,
+                                  risk * uncovered))
+        if rule.kept_until_year is not None:
+            kept = kept_fraction(rule.kept_until_year, lv.year, ctx.behaviour.rights_discount_years)
+            share = np.where(code == SURRENDERED, share, 1.0 - (1.0 - share) * kept)
         lost += right_value(hh, rows, name, ctx.economy, ctx.behaviour) * np.where(governed, share, risk)
     return lost
 

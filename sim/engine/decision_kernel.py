@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from sim.engine.compiled import chunk, exp, gumbel, log, n_chunks, njit, prange
+from sim.engine.levers import SURRENDERED
 from sim.world.households import PUBLIC_RENTAL
 
 
@@ -28,32 +29,29 @@ from sim.world.households import PUBLIC_RENTAL
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
 # owned_town, tenure, stable_job, job_years, income. Row k of a call is household rows[k];
 # ``eligible`` and ``lost`` (rights lost by settling) are per row. The town table ``t`` is
-# [21, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
+# [23, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
     :func:`_settled` need (computed once per row)."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
-     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     ld = _land(h, r)
     dv = _dividend(h, r)
     subsidy = ld * agri_pm
     land_rent = ld * rent_pm * rural * land_rental
     nat = r[12][h]
-    # an outsider's rights lie outside the region: the national rule keeps them
-    lk = land_kept if nat else 1.0
-    ck = coll_kept if nat else 1.0
     kd = float(r[11][h])
     # the household's own part of the value of hukou (decision.household_hukou_value)
     hk = (b_hk_kids * kd + (b_hk_newgen if r[15][h] >= 1980 else 0.0)
           - b_hk_age * max(float(r[16][h]) - 40.0, 0.0))
     sz = _size(h, r)
     return (r[0][h], float(r[4][h]) * (1.0 + skill_premium * float(r[5][h])), r[6][h],
-            land_rent + dv + subsidy, land_rent * lk + dv * ck, subsidy * lk,
+            land_rent + dv + subsidy, land_rent, subsidy,
             sz, nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
             r[21][h], float(r[22][h]), kd, (b_lb if nat else 0.0), lost, hk,
-            b_hk_ins * float(r[17][h]), float(r[23][h]) / sz)
+            b_hk_ins * float(r[17][h]), float(r[23][h]) / sz, dv)
 
 
 @njit(cache=True, inline="always")
@@ -85,10 +83,10 @@ def _resident(j, h, t, s):
     settling there: income, housing, schooling and services (as :mod:`sim.engine.decision`). Written
     without branches (only selects), so that a loop over towns is vectorised."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
-     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
-    (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person) = h
+    (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv) = h
     here = pl == j
     inc = max(_wage(j, h, t) + away, 1000.0)
     permit = (years if here else 0) >= t[5, j]
@@ -111,11 +109,16 @@ def _settled(j, h, t, s):
     value of hukou (the town's part, the household's, insurance where not portable, and a home
     owned there)."""
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
-     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
-    (pl, w_skill, placement, away, settled_kept, subsidy_kept, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person) = h
-    inc = max(_wage(j, h, t) + settled_kept + (subsidy_kept if t[10, j] > 0.5 else 0.0), 1000.0)
+    (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv) = h
+    # the rights kept where one settles in town j (an outsider's lie outside the region: the
+    # national rule keeps them)
+    lk = t[21, j] if nat else 1.0
+    ck = t[22, j] if nat else 1.0
+    settled_kept = land_rent * lk + dv * ck
+    inc = max(_wage(j, h, t) + settled_kept + (subsidy_rural * lk if t[10, j] > 0.5 else 0.0), 1000.0)
     need = per_person <= t[20, j]  # the income test of housing security
     p_rental = 1.0 if (tenant & (pl == j)) else (t[4, j] if need else 0.0)
     subsidy = ((t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)) if need else 0.0
@@ -134,10 +137,10 @@ def choose(key, rows, r, eligible, lost, t, g, s, want_out, fallback_out, draw_n
     best alternative without settling (for when the quota runs out)."""
     portable, c_town, urban, dist_term, network = g
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
-     agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids, b_hk_newgen, b_hk_age,
+     agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner, b_dist, b_net, b_kin, b_newgen, b_age, b_move, b_ins) = s
     s_core = (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm,
-              local_nf, agri_pm, rent_pm, rural, land_rental, land_kept, coll_kept, b_hk_kids,
+              local_nf, agri_pm, rent_pm, rural, land_rental, b_hk_kids,
               b_hk_newgen, b_hk_age, b_hk_ins, b_hk_owner)
     T = c_town.size
     A = 1 + 2 * T
@@ -193,7 +196,7 @@ def intention(rows, r, lost, t, g, s, out):
     """Settlement intention of each row (a non-hukou town resident): the binary logit of
     settling in its town against staying there as a resident, on the same utilities."""
     urban = g[2]
-    s_core = s[:21]
+    s_core = s[:19]
     for k in prange(rows.size):  # the utility differences (a loop without branches: vectorised)
         h = rows[k]
         j = r[0][h]
@@ -235,15 +238,14 @@ def pack(hh, rows, ctx):
         is_("housing", "public_rental_open_to", "residents"),
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
         town_hukou_value(ctx), ~col("services", "insurance_portable"), support_income_limit(lv),
-    )])  # [21, towns]: one lever or town quantity per row
+        lv.on_settle("land") != SURRENDERED, lv.on_settle("collective") != SURRENDERED,
+    )])  # [23, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,
          beh.beta_services, beh.beta_rights, beh.skill_premium,
          eco.farm_income_per_mu, eco.local_nonfarm_income, eco.agri_subsidy_per_mu,
          eco.land_rent_per_mu, float(ts.rural_income_index), float(lv.rights.land_rental),
-         float(lv.rights.land.on_settle != "surrendered"),
-         float(lv.rights.collective.on_settle != "surrendered"),
          beh.beta_hukou_children, beh.beta_hukou_new_generation, beh.beta_hukou_age,
          beh.beta_hukou_insurance, beh.beta_hukou_owner, beh.beta_distance, beh.beta_network, beh.beta_kin, beh.beta_new_generation, beh.beta_age,
          beh.beta_move, beh.beta_insurance_loss)

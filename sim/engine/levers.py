@@ -23,7 +23,8 @@ services                  :func:`sim.engine.decision.services`, :func:`sim.engin
 jobs                      :func:`sim.engine.stages.labour_market`, :func:`sim.engine.stages.capacity`
 fiscal                    :func:`sim.engine.stages.feedback`, public cost in :func:`sim.engine.stages.record`
 rights                    :func:`sim.engine.decision.rights_kept`, :func:`sim.engine.decision.non_wage_income`,
-                          :func:`sim.engine.stages.rights`
+                          :func:`sim.engine.stages.rights`, :func:`sim.engine.stages.labour_market` (income
+                          of rights kept); ``on_settle`` per town by :meth:`Levers.on_settle`
 in_situ                   :func:`sim.engine.stages.feedback`
 priority                  :func:`sim.engine.rationing.priority_rank`: ``order`` for the settlement quota,
                           ``goods_order`` for seats, public rental, reserved jobs, placements, training
@@ -59,7 +60,19 @@ class Levers:
     rights: RightsLevers
     in_situ: InSituLevers
     priority: PriorityLevers
+    town_tiers: tuple[str, ...] = ()  # the tier of each town (for rules set per tier)
     _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def on_settle(self, right: str) -> np.ndarray:
+        """int8 per town: the ``on_settle`` rule of ``right`` (land, homestead, collective) in
+        each town, as a code of :data:`ON_SETTLE`: the tier's rule where
+        ``rights.<right>.on_settle_tiers`` names the town's tier, else ``on_settle``."""
+        key = ("rights.on_settle", right)
+        if key not in self._cache:
+            rule = getattr(self.rights, right)
+            self._cache[key] = np.array([ON_SETTLE.index(rule.on_settle_tiers.get(t, rule.on_settle))
+                                         for t in self.town_tiers], dtype=np.int8)
+        return self._cache[key]
 
     def col(self, group: str, name: str) -> np.ndarray:
         """One value per town of ``group.name`` (numbers and switches as numpy arrays)."""
@@ -87,6 +100,12 @@ class Levers:
     @cached_property
     def n_towns(self) -> int:
         return len(self.per_town["hukou"])
+
+
+ON_SETTLE = ("kept", "kept_for_life", "surrendered")
+"""Codes of ``rights.<right>.on_settle`` in :attr:`Levers.on_settle`."""
+KEPT, KEPT_FOR_LIFE, SURRENDERED = range(3)
+RIGHTS = ("land", "homestead", "collective")
 
 
 def _strip(d: dict[str, Any]) -> dict[str, Any]:
@@ -135,4 +154,5 @@ def resolve(policy: Policy, places: Places, year: int) -> Levers:
         rights=RightsLevers.model_validate(tree.get("rights", {})),
         in_situ=InSituLevers.model_validate(tree.get("in_situ", {})),
         priority=PriorityLevers.model_validate(tree.get("priority", {})),
+        town_tiers=tuple(places.tier_name(j) for j in range(places.n_towns)),
     )

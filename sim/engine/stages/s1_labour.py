@@ -17,6 +17,7 @@ from sim.engine.compiled import (
     town_values,
     uniform,
 )
+from sim.engine.levers import SURRENDERED
 from sim.engine.rationing import priority_rank, ration
 from sim.world.households import NO_PLACE
 
@@ -59,13 +60,13 @@ def _earnings(key, T, place, hukou, hukou_urban, native, workers, skill, employe
               land_exited, dividend, collective_exited, income, savings, towns, s):
     """Per household: income this year and savings. Town dwellers earn wages (by skill, with
     log-normal noise) plus the non-wage income of rural assets while away (or, settled, of the
-    rights kept); households at home farm their land. The non-wage terms are those of
-    :func:`sim.engine.decision.non_wage_income` (an outsider's rights, outside the region, are
-    kept on settling by the national rule)."""
-    (skill_premium, wage_sd, savings_rate, farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental,
-     land_kept, coll_kept) = s
+    rights kept under the rule of the town where it settled); households at home farm their land.
+    The non-wage terms are those of :func:`sim.engine.decision.non_wage_income` (an outsider's
+    rights, outside the region, are kept on settling by the national rule)."""
+    (skill_premium, wage_sd, savings_rate, farm_pm, local_nf, agri_pm, rent_pm, rural, land_rental) = s
     for b in prange(n_blocks(place.size)):
-        lo, size, town = town_values(b, place.size, place, T, towns)  # wage, agri subsidies kept
+        # wage, agri subsidies kept, land kept, collective shares kept
+        lo, size, town = town_values(b, place.size, place, T, towns)
         for i in range(size):  # selects, not branches: the loop is vectorised
             h = at(lo, i)
             pl = place[h]
@@ -77,8 +78,8 @@ def _earnings(key, T, place, hukou, hukou_urban, native, workers, skill, employe
             noise = exp(wage_sd * normal(key, h, LABOUR_SLOTS, 5) - 0.5 * wage_sd * wage_sd)
             wages = employed[h] * town[0, i] * (1.0 + skill_premium * skill[h]) * noise
             land_rent = land * rent_pm * rural * land_rental
-            lk = land_kept if native[h] else 1.0
-            ck = coll_kept if native[h] else 1.0
+            lk = town[2, i] if native[h] else 1.0
+            ck = town[3, i] if native[h] else 1.0
             settled = land_rent * lk + div * ck + (subsidy * lk if town[1, i] > 0.5 else 0.0)
             away = land_rent + div + subsidy
             y = (wages + (settled if hukou_urban[h] else away)) if in_town else at_home
@@ -120,12 +121,13 @@ def labour_market(m: SettlementModel) -> None:
 
     s = (beh.skill_premium, beh.wage_sd, beh.savings_rate, eco.farm_income_per_mu,
          eco.local_nonfarm_income, eco.agri_subsidy_per_mu, eco.land_rent_per_mu, m.rural_index,
-         float(lv.rights.land_rental), float(lv.rights.land.on_settle != "surrendered"),
-         float(lv.rights.collective.on_settle != "surrendered"))
+         float(lv.rights.land_rental))
     _earnings(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.workers, hh.skill, hh.employed,
               hh.land_mu, hh.land_exited, hh.dividend, hh.collective_exited, hh.income, hh.savings,
               np.stack([np.asarray(m.wage, dtype=np.float64),
-                        lv.col("services", "agri_subsidies_kept").astype(np.float64)]),
+                        lv.col("services", "agri_subsidies_kept").astype(np.float64),
+                        (lv.on_settle("land") != SURRENDERED).astype(np.float64),
+                        (lv.on_settle("collective") != SURRENDERED).astype(np.float64)]),
               tuple(float(x) for x in s))
 
 
