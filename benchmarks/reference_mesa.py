@@ -163,6 +163,16 @@ class HouseholdAgent(mesa.Agent):
                 return i
         return len(order)
 
+    def origin_admitted(self, town: int) -> bool:
+        """sim.engine.decision.origin_ok: public rental for every origin class, natives only, or
+        natives and same-province outsiders only."""
+        tl = self.model.tl
+        if self.native:
+            return True
+        if tl.public_rental_natives_only[town]:
+            return False
+        return self.same_province or not tl.public_rental_province_only[town]
+
     def income_per_person(self) -> float:
         """sim.engine.decision.income_per_person: this year's income per person (the income test
         of housing security)."""
@@ -318,10 +328,12 @@ class HouseholdAgent(mesa.Agent):
 
     def eligible_in_own_town(self) -> bool:
         """sim.engine.eligibility._eligible for the town where the household lives (natives under the
-        ``hukou`` rules, outsiders under ``hukou_outsiders``)."""
+        ``hukou`` rules, outsiders under ``hukou_outsiders``, same-province outsiders under
+        ``hukou_province``)."""
         m = self.model
         town = self.place
-        rules = (m.levers.per_town["hukou"] if self.native else m.levers.per_town["hukou_outsiders"])[town]
+        group = "hukou" if self.native else ("hukou_province" if self.same_province else "hukou_outsiders")
+        rules = m.levers.per_town[group][town]
         if rules.open:
             return True
         owns = self.owned_town == town
@@ -430,7 +442,7 @@ class HouseholdAgent(mesa.Agent):
             else:
                 resident_ok = (tl.public_rental_open_residents[j] and self.stable_job
                                and self.job_years >= tl.public_rental_min_job_years[j]
-                               and (self.native or not tl.public_rental_natives_only[j]))
+                               and self.origin_admitted(j))
                 p_unit = m.rental_access[j] if ((settle or resident_ok) and need) else 0.0
             cost = m.rent[j] * 12.0 * (1.0 - p_unit * tl.rent_discount[j])
             subsidy = 0.0
@@ -794,6 +806,7 @@ class ReferenceModel(mesa.Model):
             public_rental_open_residents=is_("housing", "public_rental_open_to", "residents"),
             public_rental_min_job_years=col("housing", "public_rental_min_job_years"),
             public_rental_natives_only=col("housing", "public_rental_natives_only"),
+            public_rental_province_only=col("housing", "public_rental_province_only"),
             public_rental_build=col("housing", "public_rental_build_per_year"),
             provident_fund_migrants=col("housing", "provident_fund_migrants"),
             support_requires_hukou=col("housing", "purchase_support_requires_hukou"),
@@ -817,6 +830,7 @@ class ReferenceModel(mesa.Model):
             service_cost=col("fiscal", "service_cost_per_person_yuan"),
             quota=quota("hukou"),
             quota_outsiders=quota("hukou_outsiders"),
+            quota_province=quota("hukou_province"),
         )
 
     # ---- rationing -----------------------------------------------------------------------------
@@ -928,8 +942,11 @@ class ReferenceModel(mesa.Model):
                 for a in self.households if a.want > T]
         if not cand:
             return
-        outsiders = [c for c in cand if not c[4].native]
+        # each class of outsiders against its own quota, then everyone against the town's
+        outsiders = [c for c in cand if not c[4].native and not c[4].same_province]
+        province = [c for c in cand if c[4].same_province]
         passed = {id(a) for a in self.ration(outsiders, tl.quota_outsiders)}
+        passed |= {id(a) for a in self.ration(province, tl.quota_province)}
         second = [c for c in cand if c[4].native or id(c[4]) in passed]
         served = {id(a) for a in self.ration(second, tl.quota)}
         refused = [c[4] for c in cand if id(c[4]) not in served]
@@ -968,7 +985,7 @@ class ReferenceModel(mesa.Model):
             hukou_here = a.hukou_urban and a.hukou == j
             resident_ok = (tl.public_rental_open_residents[j] and a.stable_job
                            and a.job_years >= tl.public_rental_min_job_years[j]
-                           and (a.native or not tl.public_rental_natives_only[j]))
+                           and a.origin_admitted(j))
             need = a.income_per_person() <= tl.support_limit[j]  # the income test
             if (hukou_here or resident_ok) and need:
                 cand.append((j, a.priority_rank(), r.random(), k, a))

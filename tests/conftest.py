@@ -21,6 +21,13 @@ def region():
 
 
 @pytest.fixture(scope="session")
+def province_region(region):
+    """The small region with the third origin class: half its outsiders from the same province."""
+    return region.model_copy(update={"region": region.region.model_copy(
+        update={"province_share_of_outsiders": 0.5})})
+
+
+@pytest.fixture(scope="session")
 def behaviour():
     return load_behaviour(ROOT / "configs" / "behaviour" / "default.toml")
 

@@ -20,7 +20,7 @@ MIXES = {
     "mixed": {"hukou": {"default": {"open": True}},
               "housing": {"default": {"rental_subsidy_yuan": 3000, "rental_subsidy_to": "permit",
                                       "public_rental_open_to": "residents", "rental_subsidy_takeup": 0.3,
-                                      "support_income_limit_yuan": 12000}},
+                                      "support_income_limit_yuan": 12000, "public_rental_province_only": True}},
               "schools": {"default": {"enrolment_basis": "residence_permit", "nonhukou_admission_share": 0.5}},
               "services": {"default": {"permit_coverage": 0.5, "insurance_portable": True,
                                        "agri_subsidies_kept": True}},
@@ -33,8 +33,8 @@ MIXES = {
 
 
 @pytest.mark.parametrize("mix", sorted(MIXES))
-def test_kernel_equals_the_specification(mix, base, region, behaviour):
-    m = SettlementModel(base.with_levers(MIXES[mix]), region, behaviour, seed=3)
+def test_kernel_equals_the_specification(mix, base, province_region, behaviour):
+    m = SettlementModel(base.with_levers(MIXES[mix]), province_region, behaviour, seed=3)
     for _ in range(3):
         m.step()
     hh, ctx = m.hh, m.context()
@@ -63,10 +63,10 @@ def test_counter_noise_is_uniform_and_depends_on_every_key_part():
 
 
 @pytest.mark.parametrize("mix", sorted(MIXES))
-def test_both_engines_give_identical_outputs(mix, base, region, behaviour):
+def test_both_engines_give_identical_outputs(mix, base, province_region, behaviour):
     pol = base.with_levers(MIXES[mix])
-    a = frames(SettlementModel(pol, region, behaviour, seed=5, engine="numba").run())
-    b = frames(SettlementModel(pol, region, behaviour, seed=5, engine="numpy").run())
+    a = frames(SettlementModel(pol, province_region, behaviour, seed=5, engine="numba").run())
+    b = frames(SettlementModel(pol, province_region, behaviour, seed=5, engine="numpy").run())
     for name in ("metrics", "groups", "towns", "flows"):
         assert_frame_equal(a[name], b[name], check_exact=False, rel_tol=1e-9)
 
@@ -121,7 +121,8 @@ def test_compiled_log_and_exp_are_within_one_ulp_of_numpy():
     assert got[x == 0.0][0] == 1.0
 
 
-def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour):
+@pytest.mark.parametrize("origin", ["public_rental_natives_only", "public_rental_province_only"])
+def test_rental_applicants_follow_the_public_rental_rule(origin, base, province_region, behaviour):
     """The compiled applicant pass of the capacity stage applies sim.engine.decision.public_rental_eligible."""
     from sim.engine.stages import rental_rules
     from sim.engine.stages.s5_capacity import _rental_applicants
@@ -129,17 +130,17 @@ def test_rental_applicants_follow_the_public_rental_rule(base, region, behaviour
 
     pol = base.with_levers({"housing": {"default": {"public_rental_open_to": "residents",
                                                     "public_rental_min_job_years": 2,
-                                                    "public_rental_natives_only": True,
+                                                    origin: True,
                                                     "support_income_limit_yuan": 12000}}})
-    m = SettlementModel(pol, region, behaviour, seed=4)
+    m = SettlementModel(pol, province_region, behaviour, seed=4)
     for _ in range(3):
         m.step()
     hh, T, lv = m.hh, m.T, m.levers
     tenants = np.zeros((1, T))
     got = np.empty(hh.n, dtype=np.bool_)
-    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders, hh.kids_pre,
-                       hh.kids_school, rental_rules(lv), tenants, got)
+    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.same_province, hh.tenure,
+                       hh.owned_town, hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders,
+                       hh.kids_pre, hh.kids_school, rental_rules(lv), tenants, got)
     dweller = hh.town_dweller(T)
     rows = np.flatnonzero(dweller & (hh.tenure != PUBLIC_RENTAL))
     hukou_here = hh.hukou_urban[rows] & (hh.hukou[rows] == hh.place[rows])

@@ -64,7 +64,8 @@ def merge(*trees: dict) -> dict:
     return out
 
 
-# lever id -> (control override, treatment override, outcome, expected sign, region tweak)
+# lever id -> (control override, treatment override, outcome, expected sign, region tweak: economy
+# values, and region values under "region")
 CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     # hukou entry
     "hukou.open": ({}, hk(open=True), total("settled_persons"), +1, {}),
@@ -105,6 +106,12 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     "hukou.annual_quota": (hk(open=True), hk(open=True, annual_quota=100), total("settled_persons"), -1, {}),
     "hukou_outsiders": (hk(open=True), merge(hk(open=True), {"hukou_outsiders": {"default": {"open": False}}}),
                         group("outsider"), -1, {}),
+    # the third origin class (seed 001: 德宏籍 / 云南籍 / 外省籍): outsiders from the same province
+    # have rules of their own on top of the outsiders' (half the small region's outsiders here)
+    "hukou_province": (merge(hk(open=True), {"hukou_outsiders": {"default": {"open": False}}}),
+                       merge(hk(open=True), {"hukou_outsiders": {"default": {"open": False}},
+                                             "hukou_province": {"default": {"open": True}}}),
+                       group("outsider"), +1, {"region": {"province_share_of_outsiders": 0.5}}),
     # housing
     "housing.purchase_subsidy_yuan": ({}, {"housing": {"default": {"purchase_subsidy_yuan": 100000}}},
                                       total("settled_persons"), +1, {}),
@@ -161,6 +168,16 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
         {"housing": {"default": {"public_rental_open_to": "residents"}}},
         {"housing": {"default": {"public_rental_open_to": "residents", "public_rental_natives_only": True}}},
         towns_total("public_rental_queue"), -1, {}),
+    # public rental for natives and same-province outsiders (seed 001 §(十六) 云南籍): fewer
+    # applicants than open to all, more than natives only
+    "housing.public_rental_province_only": (
+        {"housing": {"default": {"public_rental_open_to": "residents"}}},
+        {"housing": {"default": {"public_rental_open_to": "residents", "public_rental_province_only": True}}},
+        towns_total("public_rental_queue"), -1, {"region": {"province_share_of_outsiders": 0.5}}),
+    "housing.public_rental_province_only/admits_province": (
+        {"housing": {"default": {"public_rental_open_to": "residents", "public_rental_natives_only": True}}},
+        {"housing": {"default": {"public_rental_open_to": "residents", "public_rental_province_only": True}}},
+        towns_total("public_rental_queue"), +1, {"region": {"province_share_of_outsiders": 0.5}}),
     "housing.public_rental_build_per_year": ({}, {"housing": {"default": {"public_rental_build_per_year": 100}}},
                                              towns_final("public_rental_units"), +1, {}),
     "housing.public_rental_rent_share": (
@@ -318,11 +335,21 @@ for _w in PointsWeights.model_fields:
         total("settled_persons"), +1, {})
 
 
+def tweak(region, eco: dict):
+    """The region with a case's changes: economy values, and region values under "region"."""
+    meta = eco.get("region", {})
+    eco = {k: v for k, v in eco.items() if k != "region"}
+    if eco:
+        region = region.model_copy(update={"economy": region.economy.model_copy(update=eco)})
+    if meta:
+        region = region.model_copy(update={"region": region.region.model_copy(update=meta)})
+    return region
+
+
 @pytest.mark.parametrize("lever", sorted(CASES))
 def test_lever_moves_its_outcome(lever, base, region, behaviour):
     control, treatment, outcome, sign, eco = CASES[lever]
-    reg = region if not eco else region.model_copy(
-        update={"economy": region.economy.model_copy(update=eco)})
+    reg = tweak(region, eco)
     a = outcome(simulate(base.with_levers(control), reg, behaviour))
     b = outcome(simulate(base.with_levers(treatment), reg, behaviour))
     assert (b - a) * sign > 0, f"{lever}: control {a:.4g}, treatment {b:.4g}, expected sign {sign:+d}"
@@ -333,8 +360,8 @@ def test_every_lever_has_a_direction_test():
     covered = {k.split("/")[0] for k in CASES}
     missing = []
     for group, model in {**PER_TOWN_GROUPS, **REGION_WIDE_GROUPS}.items():
-        if group == "hukou_outsiders":
-            assert "hukou_outsiders" in covered
+        if group in ("hukou_outsiders", "hukou_province"):  # the natives' fields, for a class
+            assert group in covered
             continue
         for name, field in model.model_fields.items():
             if name in ("source", "sources"):

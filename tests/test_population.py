@@ -103,3 +103,21 @@ def test_outsider_defaults_do_not_loosen_town_rules_for_natives(base, region):
     lv = resolve(pol, build_places(region), 2016)
     cap = lv.col("hukou_outsiders", "min_years_resident")
     assert cap[0] == 5 and cap[1] == 3
+
+
+def test_the_third_origin_class_splits_outsiders_only(base, region, province_region, behaviour):
+    """Outsiders from the same province (seed 001's 云南籍 who are not 德宏籍) are drawn from the
+    outsiders alone, in the region's share; every other column is the same household for
+    household as in the region without them (the same draw splits the classes)."""
+    from dataclasses import fields
+
+    plain = SettlementModel(base, region, behaviour, seed=3).hh
+    split = SettlementModel(base, province_region, behaviour, seed=3).hh
+    assert not plain.same_province.any()
+    for f in fields(plain):
+        if f.name != "same_province":
+            assert np.array_equal(getattr(plain, f.name), getattr(split, f.name)), f.name
+    outsiders = ~split.native
+    assert not split.same_province[split.native].any()
+    n = outsiders.sum()
+    assert n > 100 and abs(split.same_province[outsiders].mean() - 0.5) < 4 * np.sqrt(0.25 / n)

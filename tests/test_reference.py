@@ -12,7 +12,8 @@ subsidies, public rental for residents, permit-based schooling, portable insuran
 exit, reclassification and urban-village conversion, a priority order) so that every rule is
 exercised (insurance asked of the job path, flexible workers contributing, housing
 security under an income test with a take-up share, land kept in small towns only, a
-homestead kept until a stated year). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
+homestead kept until a stated year, outsiders from the same province under rules and a
+public-rental condition of their own). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
 settlement by group (natives, outsiders, ...) are compared, so that a wrong rationing rule
 shows even where the headline rates barely move.
 """
@@ -74,12 +75,13 @@ RICH = {
         "tiers": {"small_town": {"open": True, "annual_quota": 0}},
     },
     "hukou_outsiders": {"default": {"annual_quota": 8}},
+    "hukou_province": {"default": {"annual_quota": 6, "kin_generations": 1}},
     "housing": {"default": {"purchase_subsidy_yuan": 20000, "deed_tax_subsidy_share": 0.5,
                             "purchase_fee_relief_share": 0.5, "purchase_support_requires_hukou": True,
                             "rental_subsidy_yuan": 3000, "rental_subsidy_to": "permit",
                             "rental_subsidy_takeup": 0.5, "support_income_limit_yuan": 25000,
                             "public_rental_open_to": "residents", "public_rental_min_job_years": 1,
-                            "public_rental_natives_only": True, "public_rental_build_per_year": 20,
+                            "public_rental_province_only": True, "public_rental_build_per_year": 20,
                             "provident_fund_migrants": True}},
     "schools": {"default": {"nonhukou_admission_share": 0.5, "enrolment_basis": "residence_permit",
                             "seat_growth_per_year": 0.02, "funding_per_migrant_child_yuan": 5000,
@@ -132,16 +134,16 @@ def summarise(run: dict, how: str, name: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def runs(base, region, behaviour):
-    variants = {
-        "base": base,
-        "open": base.with_levers({"hukou": {"default": {"open": True}}}),
-        "rich": base.with_levers(RICH),
+def runs(base, region, province_region, behaviour):
+    variants = {  # the rich package on the region with same-province outsiders (three classes)
+        "base": (base, region),
+        "open": (base.with_levers({"hukou": {"default": {"open": True}}}), region),
+        "rich": (base.with_levers(RICH), province_region),
     }
     out = {}
-    for name, policy in variants.items():
+    for name, (policy, reg) in variants.items():
         for label, cls in (("engine", SettlementModel), ("reference", ReferenceModel)):
-            models = [cls(policy, region, behaviour, seed=SEED, replication=r, scale=SCALE).run()
+            models = [cls(policy, reg, behaviour, seed=SEED, replication=r, scale=SCALE).run()
                       for r in range(REPS)]
             out[name, label] = [{"metrics": m.metrics, "towns": m.towns_rows, "groups": m.groups}
                                 for m in models]

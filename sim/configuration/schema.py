@@ -127,7 +127,11 @@ class HousingLevers(Cited):
     per person this year at most this; 0 = no income test), beside the need test the model always
     applies (no home of its own in the town); ``rental_subsidy_takeup`` is the share of qualifying
     renters who apply for and receive the subsidy (households count its expected value, the public
-    cost pays that share)."""
+    cost pays that share).
+
+    Public rental for non-hukou residents may be kept to natives of the region
+    (``public_rental_natives_only``) or to natives and outsiders from the same province
+    (``public_rental_province_only``, e.g. seed 001 §(十六)'s 云南籍)."""
 
     purchase_subsidy_yuan: NonNeg = 0.0
     deed_tax_subsidy_share: Share = 0.0
@@ -140,6 +144,7 @@ class HousingLevers(Cited):
     public_rental_open_to: Literal["hukou", "residents"] = "hukou"
     public_rental_min_job_years: Annotated[int, Field(ge=0, le=10)] = 0
     public_rental_natives_only: bool = False
+    public_rental_province_only: bool = False
     public_rental_build_per_year: NonNegInt = 0
     public_rental_rent_share: Share = 0.6
     provident_fund_migrants: bool = False
@@ -257,6 +262,7 @@ class PriorityLevers(Cited):
 PER_TOWN_GROUPS: dict[str, type[Cited]] = {
     "hukou": HukouRules,
     "hukou_outsiders": HukouRules,
+    "hukou_province": HukouRules,
     "housing": HousingLevers,
     "schools": SchoolLevers,
     "services": ServiceLevers,
@@ -378,6 +384,9 @@ class RegionMeta(Cited):
     resident_urbanization: Share
     hukou_urbanization: Share
     outsider_share_of_migrants: Share = 0.0
+    # the three origin classes (seed 001: 德宏籍 / 云南籍 / 外省籍): of the outsiders (households
+    # whose hukou is outside the region), the share from elsewhere in the same province
+    province_share_of_outsiders: Share = 0.0
     default_scale: Annotated[float, Field(ge=1, le=1e7)] = 1.0
 
     @model_validator(mode="after")

@@ -188,10 +188,18 @@ def housing_cost(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     return _alts(np.zeros(R), cost(False), cost(True))
 
 
+def origin_ok(native, same_province, natives_only, province_only):
+    """Does a non-hukou resident's origin class admit it to public rental: every class, natives
+    only (``public_rental_natives_only``), or natives and outsiders from the same province
+    (``public_rental_province_only``)?"""
+    return native | (~natives_only & (~province_only | same_province))
+
+
 def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
                            is_hukou: bool | np.ndarray, here_only: bool = False) -> np.ndarray:
     """[rows, T] may apply for public rental in town j (open to hukou holders only, or to
-    residents with ``public_rental_min_job_years`` of stable work, optionally natives only), if
+    residents with ``public_rental_min_job_years`` of stable work, optionally natives only or
+    natives and same-province outsiders only), if
     the household's income per person passes the town's income test of housing security.
     With ``here_only``: [rows], in the town where each row lives."""
     lv = ctx.levers
@@ -208,7 +216,9 @@ def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
     open_res = pick(lv.is_("housing", "public_rental_open_to", "residents"))
     job_ok = row(hh.stable_job[rows]) & \
         (row(hh.job_years[rows]) >= pick(lv.col("housing", "public_rental_min_job_years")))
-    native_ok = row(hh.native[rows]) | ~pick(lv.col("housing", "public_rental_natives_only"))
+    native_ok = origin_ok(row(hh.native[rows]), row(hh.same_province[rows]),
+                          pick(lv.col("housing", "public_rental_natives_only")),
+                          pick(lv.col("housing", "public_rental_province_only")))
     resident_ok = open_res & job_ok & native_ok
     not_owner = row(hh.owned_town[rows]) != towns
     need = row(income_per_person(hh, rows)) <= pick(limit)

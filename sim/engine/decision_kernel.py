@@ -27,9 +27,9 @@ from sim.world.households import PUBLIC_RENTAL
 # Household arrays r[0..23], full length, in the order :func:`pack` lists them: place, hukou,
 # origin, kin, workers, skill, placement, land_mu, land_exited, dividend, collective_exited,
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
-# owned_town, tenure, stable_job, job_years, income. Row k of a call is household rows[k];
-# ``eligible`` and ``lost`` (rights lost by settling) are per row. The town table ``t`` is
-# [23, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
+# owned_town, tenure, stable_job, job_years, income, same_province. Row k of a call is household
+# rows[k]; ``eligible`` and ``lost`` (rights lost by settling) are per row. The town table ``t``
+# is [24, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
@@ -51,7 +51,7 @@ def _row(h, lost, r, s):
             land_rent + dv + subsidy, land_rent, subsidy,
             sz, nat, r[18][h], r[19][h], r[20][h] == PUBLIC_RENTAL,
             r[21][h], float(r[22][h]), kd, (b_lb if nat else 0.0), lost, hk,
-            b_hk_ins * float(r[17][h]), float(r[23][h]) / sz, dv)
+            b_hk_ins * float(r[17][h]), float(r[23][h]) / sz, dv, r[24][h])
 
 
 @njit(cache=True, inline="always")
@@ -86,13 +86,15 @@ def _resident(j, h, t, s):
      agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv, prov) = h
     here = pl == j
     inc = max(_wage(j, h, t) + away, 1000.0)
     permit = (years if here else 0) >= t[5, j]
     need = per_person <= t[20, j]  # the income test of housing security
-    # public rental open to residents with a stable job held long enough (natives only if so set)
-    res_ok = (t[15, j] > 0.5) & job_ok & (job_years >= t[16, j]) & (nat | (t[17, j] < 0.5)) & need
+    # public rental open to residents with a stable job held long enough (natives only, or natives
+    # and same-province outsiders only, if so set: decision.origin_ok)
+    origin = nat | ((t[17, j] < 0.5) & ((t[23, j] < 0.5) | prov))
+    res_ok = (t[15, j] > 0.5) & job_ok & (job_years >= t[16, j]) & origin & need
     p_rental = 1.0 if (tenant & here) else (t[4, j] if res_ok else 0.0)
     subsidy = t[11, j] if ((t[13, j] > 0.5) & permit & need) else 0.0
     cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
@@ -112,7 +114,7 @@ def _settled(j, h, t, s):
      agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv, prov) = h
     # the rights kept where one settles in town j (an outsider's lie outside the region: the
     # national rule keeps them)
     lk = t[21, j] if nat else 1.0
@@ -223,7 +225,7 @@ def pack(hh, rows, ctx):
     r = (hh.place, hh.hukou, hh.origin, hh.kin, hh.workers, hh.skill, hh.placement, hh.land_mu,
          hh.land_exited, hh.dividend, hh.collective_exited, hh.kids_school, hh.native, hh.elders,
          hh.kids_pre, hh.birth_year, hh.head_age, hh.insurance_years, hh.years_in_town,
-         hh.owned_town, hh.tenure, hh.stable_job, hh.job_years, hh.income)
+         hh.owned_town, hh.tenure, hh.stable_job, hh.job_years, hh.income, hh.same_province)
     lost = rights_lost_on_settling(hh, rows, ctx).astype(np.float64)
     col, is_ = lv.col, lv.is_
     t = np.stack([np.asarray(c, dtype=np.float64) for c in (
@@ -239,7 +241,8 @@ def pack(hh, rows, ctx):
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
         town_hukou_value(ctx), ~col("services", "insurance_portable"), support_income_limit(lv),
         lv.on_settle("land") != SURRENDERED, lv.on_settle("collective") != SURRENDERED,
-    )])  # [23, towns]: one lever or town quantity per row
+        col("housing", "public_rental_province_only"),
+    )])  # [24, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,

@@ -1,7 +1,8 @@
 """Hukou eligibility (DESIGN §3 step 3, §4 hukou entry): may household h take hukou in town j?
 
-All of a town's entry conditions are evaluated here, for natives with ``hukou`` rules and for
-outsiders with ``hukou_outsiders`` rules (natives' rules plus the outsiders' overrides).
+All of a town's entry conditions are evaluated here, for natives with ``hukou`` rules, for
+outsiders with ``hukou_outsiders`` rules (natives' rules plus the outsiders' overrides) and for
+outsiders from the same province with ``hukou_province`` rules (the outsiders' plus its own).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def priority_ranks(hh: Households, rows: np.ndarray, order: tuple[str, ...] | li
 
 
 # The columns of a rule table: one row per town, the levers of one rule group (``hukou`` for
-# natives, ``hukou_outsiders`` for outsiders), switches as 0/1.
+# natives, ``hukou_outsiders`` for outsiders, ``hukou_province`` for same-province outsiders),
+# switches as 0/1.
 (OPEN, RENTAL_COUNTS, RESIDENCE, JOB, COMBINE_AND, PURCHASE_REQUIRED, MIN_FLOOR_AREA, MIN_YEARS,
  MIN_INSURANCE_YEARS, TAX_THRESHOLD, SKILL_MIN, TALENT_REQUIRED, TALENT_ROUTE, POINTS_THRESHOLD,
  KIN_GENERATIONS, EXEMPT_GROUPS, W_YEAR, W_INSURANCE, W_EDUCATION, W_SKILL, W_HOME, W_JOB,
@@ -83,7 +85,7 @@ def rule_table(levers: Levers, group: str) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, owned_town,
+def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, same_province, owned_town,
               tenure, stable_job, employed, years_in_town, insurance_years, tax_paid, skill,
               education, kin, kin_gen, hukou_urban, hukou, kids_with, kids_school, elders, graduate,
               veteran, birth_year, out):
@@ -92,12 +94,14 @@ def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, own
     combines them, each with the insurance years its own path asks, a home purchase where
     required, years of residence and of insurance, talent where required); the talent route; the points route (积分); a group the town exempts;
     kin holding hukou there within the generations the town allows (投靠). ``rules`` holds the
-    natives' :func:`rule_table` above the outsiders' ([2 × towns, 24]): a row is read in place,
-    never taken as a view (a view per household costs a reference count shared by threads)."""
+    natives' :func:`rule_table`, the outsiders' and the same-province outsiders' ([3 × towns, 24]):
+    a row is read in place, never taken as a view (a view per household costs a reference count
+    shared by threads)."""
     for i in prange(rows.size):  # selects, not branches
         h = rows[i]
         j = place[h]
-        row = j if native[h] else n_towns + j  # natives' rules, then outsiders'
+        # natives' rules, then outsiders' (from another province), then same-province outsiders'
+        row = j if native[h] else (2 * n_towns + j if same_province[h] else n_towns + j)
         owns = owned_town[h] == j
         renting = (tenure[h] == RENTED) | (tenure[h] == PUBLIC_RENTAL)
         ins = insurance_years[h]
@@ -131,12 +135,14 @@ def _eligible(rows, rules, home_area_m2, long_years, n_towns, place, native, own
 
 def eligible(hh: Households, rows: np.ndarray, levers: Levers, home_area_m2: float) -> np.ndarray:
     """Boolean per row: may the household take urban hukou in the town where it lives this year
-    (natives under ``hukou`` rules, outsiders under ``hukou_outsiders``)? Rows must live in a
-    town; settling is only ever in one's own town (DESIGN §5)."""
+    (natives under ``hukou`` rules, outsiders under ``hukou_outsiders``, outsiders from the same
+    province under ``hukou_province``)? Rows must live in a town; settling is only ever in one's
+    own town (DESIGN §5)."""
     out = np.empty(rows.size, dtype=np.bool_)
-    rules = np.concatenate([rule_table(levers, "hukou"), rule_table(levers, "hukou_outsiders")])
+    rules = np.concatenate([rule_table(levers, "hukou"), rule_table(levers, "hukou_outsiders"),
+                            rule_table(levers, "hukou_province")])
     _eligible(np.asarray(rows, dtype=np.int64), rules, float(home_area_m2),
-              levers.priority.long_resident_years, levers.n_towns, hh.place, hh.native,
+              levers.priority.long_resident_years, levers.n_towns, hh.place, hh.native, hh.same_province,
               hh.owned_town, hh.tenure, hh.stable_job, hh.employed, hh.years_in_town,
               hh.insurance_years, hh.tax_paid, hh.skill, hh.education, hh.kin, hh.kin_gen,
               hh.hukou_urban, hh.hukou, hh.kids_with, hh.kids_school, hh.elders, hh.graduate,

@@ -4,7 +4,9 @@ A package writes per-town lever groups as ``default`` -> ``tiers.<tier>`` -> ``t
 :func:`resolve` merges them for every town of the region in a given year (after the package's
 year-dated changes) and returns :class:`Levers`, whose :meth:`Levers.col` gives one value per
 town as a numpy array. Outsiders' hukou rules start from the natives' rules for the same town
-and apply ``hukou_outsiders`` on top, so "same conditions for everyone" needs no entry.
+and apply ``hukou_outsiders`` on top, so "same conditions for everyone" needs no entry; outsiders
+from the same province (the third origin class) start from the outsiders' rules and apply
+``hukou_province`` on top.
 
 Where each lever acts (every field of every group is consumed; ``tests/test_levers.py`` checks
 that each name below appears in the stage that uses it):
@@ -12,7 +14,8 @@ that each name below appears in the stage that uses it):
 ========================  =====================================================================
 group                     consumed by
 ========================  =====================================================================
-hukou, hukou_outsiders    :func:`sim.engine.eligibility.eligible`, quota in :func:`sim.engine.stages.capacity`
+hukou, hukou_outsiders,   :func:`sim.engine.eligibility.eligible`, quota in :func:`sim.engine.stages.capacity`
+hukou_province
 housing                   :func:`sim.engine.decision.housing_cost`, purchase in :func:`sim.engine.stages.choice`,
                           public rental in :func:`sim.engine.stages.capacity` and :func:`sim.engine.stages.feedback`
 schools                   :func:`sim.engine.decision.schooling`, seats in :func:`sim.engine.stages.capacity`,
@@ -118,7 +121,8 @@ def resolve(policy: Policy, places: Places, year: int) -> Levers:
     Per-town groups merge ``default`` -> ``tiers.<tier>`` -> ``towns.<name>``. Outsiders' hukou
     rules interleave by specificity: natives' default, outsiders' default, natives' tier,
     outsiders' tier, natives' town, outsiders' town — so a town-specific rule for natives is
-    not loosened by a general rule for outsiders.
+    not loosened by a general rule for outsiders. Same-province outsiders' rules interleave the
+    same way, with ``hukou_province`` after the outsiders' layer at each level.
     """
     tree = policy.levers_in(year)
     per_town: dict[str, list[Any]] = {}
@@ -135,6 +139,9 @@ def resolve(policy: Policy, places: Places, year: int) -> Levers:
             if group == "hukou_outsiders":
                 nat, out_ = layers("hukou", j), layers("hukou_outsiders", j)
                 stack = [nat[0], out_[0], nat[1], out_[1], nat[2], out_[2]]
+            elif group == "hukou_province":  # outsiders' rules, then the same-province class's
+                nat, out_, prov = layers("hukou", j), layers("hukou_outsiders", j), layers("hukou_province", j)
+                stack = [nat[0], out_[0], prov[0], nat[1], out_[1], prov[1], nat[2], out_[2], prov[2]]
             else:
                 stack = layers(group, j)
             merged: dict[str, Any] = {}

@@ -8,7 +8,10 @@ Outsider households (not natives of the region) migrate as whole families (assum
 home lies outside the region; an origin village inside it is drawn for the network and kin
 terms, and stands in for the size of the land, homestead and collective shares they hold at
 home, which the package's rights rules do not govern: the national rule keeps them on settling);
-their school-age children without a public seat attend a private school in town.
+their school-age children without a public seat attend a private school in town. Outsiders are of
+two origin classes: from elsewhere in the region's province (``same_province``; e.g. seed 001's
+云南籍 who are not 德宏籍) or from another province; each class has its own hukou rules
+(``hukou_province``, ``hukou_outsiders``).
 
 Place numbers: towns 0..T-1, villages T..T+V-1 (see :mod:`sim.world.places`).
 """
@@ -36,6 +39,7 @@ class Households:
     hukou: np.ndarray  # place where hukou is registered (dtype as origin)
     hukou_urban: np.ndarray  # bool: urban hukou
     native: np.ndarray  # bool: native of the region (not an outsider)
+    same_province: np.ndarray  # bool: an outsider from elsewhere in the region's province (False for natives)
     head_age: np.ndarray  # int16
     birth_year: np.ndarray  # int16: head's birth year (new generation: >= 1980)
     education: np.ndarray  # int8 0 primary .. 3 college
@@ -236,7 +240,12 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
         elders[idx] = (room - ks - kp).astype(np.int8)
     wc = eco.children_with_parents_share
     kids_with_if_migrant = rng.binomial(kids_school[rest], wc).astype(np.int8)
-    native_mig = rng.random(rest.size) >= meta.outsider_share_of_migrants
+    # origin of migrants: natives, or outsiders (from elsewhere in the province, then from
+    # other provinces, by the same draw: a region without same-province outsiders draws as before)
+    origin_u = rng.random(rest.size)
+    native_mig = origin_u >= meta.outsider_share_of_migrants
+    province_mig = ~native_mig & (origin_u >= meta.outsider_share_of_migrants
+                                  * (1.0 - meta.province_share_of_outsiders))
     in_town_persons = np.where(native_mig,
                                workers[rest].astype(np.int32) + kids_pre[rest] + kids_with_if_migrant,
                                size[rest])
@@ -248,6 +257,8 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
     migrant[rest[:k]] = True
     native = np.ones(n, dtype=bool)
     native[rest[:k]] = native_mig[:k]
+    same_province = np.zeros(n, dtype=bool)
+    same_province[rest[:k]] = province_mig[:k]
     kids_with = np.zeros(n, dtype=np.int8)
     kids_with[rest[:k]] = kids_with_if_migrant[:k]
     outsider_idx = rest[:k][~native_mig[:k]]
@@ -349,6 +360,7 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
         hukou=hukou.astype(pt),
         hukou_urban=urban_native.copy(),
         native=native,
+        same_province=same_province,
         head_age=head_age.astype(np.int16),
         birth_year=birth_year,
         education=education,

@@ -45,13 +45,16 @@ def capacity(m: SettlementModel) -> None:
     rows = np.flatnonzero(settle)
     if rows.size:
         town = (want[rows] - 1 - T).astype(np.int64)
-        # one quota per town (the ``hukou`` rules'); outsiders' own quota caps their part of it
+        # one quota per town (the ``hukou`` rules'); each class of outsiders' own quota caps its
+        # part of it (from another province: ``hukou_outsiders``; same province: ``hukou_province``)
         rank, w = priority_rank(m, rows), hh.size(rows) * m.scale
         tie = slot_uniform(key, rows, CAPACITY_SLOTS, 0)
         served = np.ones(rows.size, dtype=bool)
-        out = ~hh.native[rows]
-        served[out] = ration(town[out], rank[out], tie[out], w[out],
-                             per_town_capacity(lv.col("hukou_outsiders", "annual_quota")))
+        for group, cls in (("hukou_outsiders", ~hh.native[rows] & ~hh.same_province[rows]),
+                           ("hukou_province", hh.same_province[rows])):
+            if cls.any():
+                served[cls] = ration(town[cls], rank[cls], tie[cls], w[cls],
+                                     per_town_capacity(lv.col(group, "annual_quota")))
         idx = np.flatnonzero(served)
         served[idx] = ration(town[idx], rank[idx], tie[idx], w[idx],
                              per_town_capacity(lv.col("hukou", "annual_quota")))
@@ -167,13 +170,14 @@ def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
 
 
 @njit(cache=True, parallel=True)
-def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town, stable_job,
-                       job_years, income, workers, elders, kids_pre, kids_school, rules, tenants, out):
+def _rental_applicants(T, place, hukou, hukou_urban, native, same_province, tenure, owned_town,
+                       stable_job, job_years, income, workers, elders, kids_pre, kids_school, rules,
+                       tenants, out):
     """Per town dweller: a public-rental tenant (counted per town, in chunks), or an applicant
     who may apply in its town (:func:`sim.engine.decision.public_rental_eligible`): not owning a home
     there, with an income per person within the town's income test, and holding hukou there or,
-    where units are open to residents, with enough years of stable work (natives only where so
-    restricted)."""
+    where units are open to residents, with enough years of stable work (natives only, or natives
+    and same-province outsiders only, where so restricted)."""
     for c in prange(tenants.shape[0]):
         first, last = chunk(c, tenants.shape[0], n_blocks(place.size))
         tenant = np.empty(BLOCK, dtype=np.int64)
@@ -185,8 +189,8 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
                 j = place[h]
                 dweller = (j < T) & (hukou_urban[h] | (j != hukou[h]))
                 tenant[i] = dweller & (tenure[h] == PUBLIC_RENTAL)
-                resident_ok = ((town[0, i] > 0) & stable_job[h] & (job_years[h] >= town[1, i])
-                               & (native[h] | (town[2, i] == 0)))
+                origin = native[h] | ((town[2, i] == 0) & ((town[4, i] == 0) | same_province[h]))
+                resident_ok = (town[0, i] > 0) & stable_job[h] & (job_years[h] >= town[1, i]) & origin
                 persons = max(int(workers[h]) + int(elders[h]) + int(kids_pre[h]) + int(kids_school[h]), 1)
                 need = float(income[h]) / persons <= town[3, i]
                 out[h] = (dweller & (tenure[h] != PUBLIC_RENTAL) & (owned_town[h] != j) & need
@@ -196,12 +200,14 @@ def _rental_applicants(T, place, hukou, hukou_urban, native, tenure, owned_town,
 
 
 def rental_rules(lv) -> np.ndarray:
-    """[4, towns]: public rental open to residents (0/1), the years of stable work it requires
-    of them, natives only (0/1), the income limit per person of housing security (+inf: none)."""
+    """[5, towns]: public rental open to residents (0/1), the years of stable work it requires
+    of them, natives only (0/1), the income limit per person of housing security (+inf: none),
+    natives and same-province outsiders only (0/1)."""
     return np.stack([lv.is_("housing", "public_rental_open_to", "residents").astype(np.float64),
                      lv.col("housing", "public_rental_min_job_years").astype(np.float64),
                      lv.col("housing", "public_rental_natives_only").astype(np.float64),
-                     support_income_limit(lv)])
+                     support_income_limit(lv),
+                     lv.col("housing", "public_rental_province_only").astype(np.float64)])
 
 
 def public_rental(m: SettlementModel, key: np.uint64) -> None:
@@ -209,9 +215,9 @@ def public_rental(m: SettlementModel, key: np.uint64) -> None:
     hh, T, lv = m.hh, m.T, m.levers
     tenants = np.zeros((n_chunks(), T))
     applicant = np.empty(hh.n, dtype=np.bool_)
-    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.tenure, hh.owned_town,
-                       hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders, hh.kids_pre,
-                       hh.kids_school, rental_rules(lv), tenants, applicant)
+    _rental_applicants(T, hh.place, hh.hukou, hh.hukou_urban, hh.native, hh.same_province, hh.tenure,
+                       hh.owned_town, hh.stable_job, hh.job_years, hh.income, hh.workers, hh.elders,
+                       hh.kids_pre, hh.kids_school, rental_rules(lv), tenants, applicant)
     free = np.maximum(m.rental_units - tenants.sum(axis=0) * m.scale, 0.0)
     cand = np.flatnonzero(applicant)
     town = hh.place[cand]
