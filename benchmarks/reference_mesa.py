@@ -458,7 +458,8 @@ class HouseholdAgent(mesa.Agent):
         kids = self.kids_school
         if kids:
             seat = m.seat_access[j]
-            native = 1.0 if self.native else 0.0
+            # of the pupils without a public seat, a subsidised private school takes a share
+            native = (1.0 if self.native else 0.0) * (1.0 - tl.private_share[j])
             if settle:
                 v += kids * (beh.beta_school * seat - beh.beta_left_behind * (1.0 - seat) * native)
             else:
@@ -746,6 +747,7 @@ class ReferenceModel(mesa.Model):
         self.rental_used = [0.0] * T
         self.rental_queue = [0.0] * T
         self.migrant_pupils = [0.0] * T
+        self.private_pupils = [0.0] * T
         self.urban_village_town = [-1] * P
         for i, v in enumerate(reg.villages):
             if v.urban_village_of is not None:
@@ -813,7 +815,17 @@ class ReferenceModel(mesa.Model):
             purchase_subsidy=col("housing", "purchase_subsidy_yuan"),
             deed_tax_subsidy=col("housing", "deed_tax_subsidy_share"),
             fee_relief=col("housing", "purchase_fee_relief_share"),
-            admission_share=col("schools", "nonhukou_admission_share"),
+            # the admission share, raised by operating money that follows migrant pupils
+            # (sim.engine.decision.admission_share)
+            admission_share=[a + (1.0 - a) * min(f / c, 1.0) for a, f, c in zip(
+                col("schools", "nonhukou_admission_share"),
+                col("schools", "operating_funds_per_migrant_pupil_yuan"),
+                col("fiscal", "pupil_operating_cost_yuan"))],
+            # sim.engine.decision.private_school_share
+            private_share=[min(sub / c, 1.0) for sub, c in zip(col("schools", "private_school_subsidy_yuan"),
+                                                             col("fiscal", "private_school_cost_yuan"))],
+            operating_funds=col("schools", "operating_funds_per_migrant_pupil_yuan"),
+            private_subsidy=col("schools", "private_school_subsidy_yuan"),
             permit_basis=is_("schools", "enrolment_basis", "residence_permit"),
             local_exam=col("schools", "local_exam_nonhukou"),
             seat_growth=col("schools", "seat_growth_per_year"),
@@ -1004,8 +1016,9 @@ class ReferenceModel(mesa.Model):
 
     def school_seats(self) -> None:
         """sim.engine.stages.school_seats: hukou (or permit-basis) children first, then incumbents,
-        then non-hukou children admitted under the admission share, by priority; a native
-        migrant's child without a seat is left behind."""
+        then non-hukou children admitted under the admission share (raised by operating money), by
+        priority; a native migrant's child without a seat is left behind unless a subsidised
+        private school takes it."""
         T, tl, r, k = self.T, self.tl, self.random, self.scale
         rows, cand = [], []
         is_hukou = {}
@@ -1025,9 +1038,15 @@ class ReferenceModel(mesa.Model):
         seated = {id(a) for a in served}
         for a in self.households:
             a.public_seat = id(a) in seated
+        private_pupils = [0.0] * T
         for a in rows:
             native_migrant = (not a.hukou_urban) and a.native
-            a.kids_with = a.kids_school if (a.public_seat or not native_migrant) else 0
+            # a subsidised private school takes a native migrant's pupils with the town's share
+            private = native_migrant and not a.public_seat and r.random() < tl.private_share[a.place]
+            a.kids_with = a.kids_school if (a.public_seat or not native_migrant or private) else 0
+            if not a.public_seat and not a.hukou_urban and (not a.native or private):
+                private_pupils[a.place] += a.kids_school * k
+        self.private_pupils = private_pupils
         demand, used, pupils = [0.0] * T, [0.0] * T, [0.0] * T
         for c in cand:
             demand[c[0]] += c[3]
@@ -1060,6 +1079,9 @@ class ReferenceModel(mesa.Model):
             self.rental_units[j] += transfer * tl.transfer_housing[j] / tl.unit_cost[j]
             funding = self.migrant_pupils[j] * tl.funding_per_migrant_child[j]
             self.seats[j] += funding / tl.seat_cost[j]
+            # operating money and private-school subsidies buy no seat (sim.engine.stages.feedback)
+            funding += (self.migrant_pupils[j] * tl.operating_funds[j]
+                        + self.private_pupils[j] * tl.private_subsidy[j])
             grown = self.seats[j] * tl.seat_growth[j]
             self.seats[j] += grown
             growth_cost += grown * tl.seat_cost[j]

@@ -64,8 +64,8 @@ def merge(*trees: dict) -> dict:
     return out
 
 
-# lever id -> (control override, treatment override, outcome, expected sign, region tweak: economy
-# values, and region values under "region")
+# lever id -> (control override, treatment override, outcome, expected sign (0: unchanged), region
+# tweak: economy values, and region values under "region")
 CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     # hukou entry
     "hukou.open": ({}, hk(open=True), total("settled_persons"), +1, {}),
@@ -201,6 +201,30 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
         {"schools": {"default": {"nonhukou_admission_share": 1.0}}},
         {"schools": {"default": {"nonhukou_admission_share": 1.0, "funding_per_migrant_child_yuan": 5000}}},
         towns_final("school_seats"), +1, {}),
+    # operating money that follows migrant pupils: receiving schools admit more of them, so
+    # fewer are left behind (and it buys no seat)
+    "schools.operating_funds_per_migrant_pupil_yuan": (
+        {"schools": {"default": {"nonhukou_admission_share": 0.3}}},
+        {"schools": {"default": {"nonhukou_admission_share": 0.3, "operating_funds_per_migrant_pupil_yuan": 5000}}},
+        mean("left_behind_children"), -1, {}),
+    "schools.operating_funds_per_migrant_pupil_yuan/no_seats": (
+        {"schools": {"default": {"nonhukou_admission_share": 1.0}}},
+        {"schools": {"default": {"nonhukou_admission_share": 1.0, "operating_funds_per_migrant_pupil_yuan": 5000}}},
+        towns_final("school_seats"), 0, {}),
+    # a subsidy to private schools for migrant children: native migrants' pupils without a public
+    # seat study in town instead of being left behind
+    "schools.private_school_subsidy_yuan": (
+        {}, {"schools": {"default": {"private_school_subsidy_yuan": 1500}}}, mean("left_behind_children"), -1, {}),
+    "fiscal.pupil_operating_cost_yuan": (
+        {"schools": {"default": {"nonhukou_admission_share": 0.3, "operating_funds_per_migrant_pupil_yuan": 2000}},
+         "fiscal": {"default": {"pupil_operating_cost_yuan": 20000}}},
+        {"schools": {"default": {"nonhukou_admission_share": 0.3, "operating_funds_per_migrant_pupil_yuan": 2000}},
+         "fiscal": {"default": {"pupil_operating_cost_yuan": 4000}}},
+        mean("left_behind_children"), -1, {}),
+    "fiscal.private_school_cost_yuan": (
+        {"schools": {"default": {"private_school_subsidy_yuan": 1000}}, "fiscal": {"default": {"private_school_cost_yuan": 8000}}},
+        {"schools": {"default": {"private_school_subsidy_yuan": 1000}}, "fiscal": {"default": {"private_school_cost_yuan": 2000}}},
+        mean("left_behind_children"), -1, {}),
     "schools.local_exam_nonhukou": (
         {"schools": {"default": {"nonhukou_admission_share": 1.0}}},
         {"schools": {"default": {"nonhukou_admission_share": 1.0, "local_exam_nonhukou": True}}},
@@ -352,6 +376,9 @@ def test_lever_moves_its_outcome(lever, base, region, behaviour):
     reg = tweak(region, eco)
     a = outcome(simulate(base.with_levers(control), reg, behaviour))
     b = outcome(simulate(base.with_levers(treatment), reg, behaviour))
+    if sign == 0:  # the lever must leave this outcome alone
+        assert b == pytest.approx(a, rel=1e-9), f"{lever}: control {a:.6g}, treatment {b:.6g}, expected no change"
+        return
     assert (b - a) * sign > 0, f"{lever}: control {a:.4g}, treatment {b:.4g}, expected sign {sign:+d}"
 
 

@@ -13,7 +13,7 @@ exit, reclassification and urban-village conversion, a priority order) so that e
 exercised (insurance asked of the job path, flexible workers contributing, housing
 security under an income test with a take-up share, land kept in small towns only, a
 homestead kept until a stated year, outsiders from the same province under rules and a
-public-rental condition of their own). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
+public-rental condition of their own, school money of every type). Besides the metrics, the town table (tenants, queues, seats, hukou holders, rent) and
 settlement by group (natives, outsiders, ...) are compared, so that a wrong rationing rule
 shows even where the headline rates barely move.
 """
@@ -85,7 +85,8 @@ RICH = {
                             "provident_fund_migrants": True}},
     "schools": {"default": {"nonhukou_admission_share": 0.5, "enrolment_basis": "residence_permit",
                             "seat_growth_per_year": 0.02, "funding_per_migrant_child_yuan": 5000,
-                            "local_exam_nonhukou": True}},
+                            "operating_funds_per_migrant_pupil_yuan": 3000,
+                            "private_school_subsidy_yuan": 1500, "local_exam_nonhukou": True}},
     "services": {"default": {"permit_coverage": 0.5, "permit_min_years": 1,
                              "insurance_portable": True, "agri_subsidies_kept": True,
                              "flexible_insurance_share": 0.5}},

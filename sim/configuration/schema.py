@@ -21,6 +21,11 @@ because packages rely on them:
   transfer split evenly between school seats and public rental (assumption);
 * ``fiscal.seat_cost_yuan = 60000`` and ``fiscal.rental_unit_cost_yuan = 150000``: unit costs of a
   school seat and a 50 m2 public rental flat (assumption; packages override the seat cost);
+* ``fiscal.pupil_operating_cost_yuan = 10000``: a public-school pupil's yearly operating cost
+  (public statistic: 生均一般公共预算教育事业费 in 2017, 10,199 yuan for primary and 14,641 for
+  junior secondary pupils, 2017年全国教育经费执行情况统计公告; the primary figure, rounded);
+* ``fiscal.private_school_cost_yuan = 3000``: a private school's yearly cost per migrant pupil
+  (assumption: the fees of 民办 schools for migrant children, a few thousand yuan a year);
 * ``in_situ.nonfarm_threshold = 0.7``: seed 000 §四(二)'s 70% non-farm share (对经济和就业非农化水平超过70%的农村新型社区,纳入城镇化管理);
 * ``priority.long_resident_years = 5``: seed 002 §(四)'s "连续居住5年以上" priority group.
 
@@ -151,12 +156,26 @@ class HousingLevers(Cited):
 
 
 class SchoolLevers(Cited):
-    """Access of non-hukou children to public schools (DESIGN §4, school access)."""
+    """Access of non-hukou children to public schools, and school money by type (DESIGN §4,
+    school access).
+
+    Three kinds of money, each doing what it buys: ``funding_per_migrant_child_yuan`` is building
+    money per migrant pupil in a public seat, which adds public seats (at ``fiscal.seat_cost_yuan``);
+    ``operating_funds_per_migrant_pupil_yuan`` is operating money that follows a migrant pupil into
+    a public school (生均公用经费随学生流动可携带, 办学经费补助 to receiving schools): it adds no seat,
+    but covers that share of the pupil's operating cost (``fiscal.pupil_operating_cost_yuan``), and
+    receiving schools then admit that share of the non-hukou pupils they would otherwise refuse;
+    ``private_school_subsidy_yuan`` is paid per migrant pupil to private schools taking migrant
+    children (seed 001 §(二十五)): covering that share of their cost (``fiscal.private_school_cost_yuan``),
+    it lets that share of native migrants' children without a public seat study in town instead of
+    being left behind."""
 
     nonhukou_admission_share: Share = 0.0
     enrolment_basis: Literal["hukou", "residence_permit"] = "hukou"
     seat_growth_per_year: Annotated[float, Field(ge=0, le=0.5)] = 0.0
     funding_per_migrant_child_yuan: NonNeg = 0.0
+    operating_funds_per_migrant_pupil_yuan: NonNeg = 0.0
+    private_school_subsidy_yuan: NonNeg = 0.0
     local_exam_nonhukou: bool = False
 
 
@@ -193,6 +212,8 @@ class FiscalLevers(Cited):
     land_per_settler_m2: NonNeg = 0.0
     seat_cost_yuan: Annotated[float, Field(gt=0)] = 60000.0
     rental_unit_cost_yuan: Annotated[float, Field(gt=0)] = 150000.0
+    pupil_operating_cost_yuan: Annotated[float, Field(gt=0)] = 10000.0
+    private_school_cost_yuan: Annotated[float, Field(gt=0)] = 3000.0
     service_cost_per_person_yuan: NonNeg = 0.0
 
 

@@ -225,16 +225,35 @@ def public_rental_eligible(hh: Households, rows: np.ndarray, ctx: Context,
     return not_owner & (resident_ok | np.asarray(is_hukou)) & need
 
 
+def admission_share(levers: Levers) -> np.ndarray:
+    """[T] the share of non-hukou pupils a town's public schools admit: the package's admission
+    share, raised by operating money that follows migrant pupils: receiving schools admit the
+    share of the pupils they would refuse whose operating cost the money covers
+    (``operating_funds_per_migrant_pupil_yuan / fiscal.pupil_operating_cost_yuan``, at most 1)."""
+    admit = levers.col("schools", "nonhukou_admission_share")
+    covered = np.minimum(levers.col("schools", "operating_funds_per_migrant_pupil_yuan")
+                         / levers.col("fiscal", "pupil_operating_cost_yuan"), 1.0)
+    return admit + (1.0 - admit) * covered
+
+
+def private_school_share(levers: Levers) -> np.ndarray:
+    """[T] the share of native migrants' pupils without a public seat who study in town at a
+    private school for migrant children rather than being left behind: the share of its cost the
+    subsidy covers (``private_school_subsidy_yuan / fiscal.private_school_cost_yuan``, at most 1)."""
+    return np.minimum(levers.col("schools", "private_school_subsidy_yuan")
+                      / levers.col("fiscal", "private_school_cost_yuan"), 1.0)
+
+
 def school_access(hh: Households, rows: np.ndarray, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Expected share of the household's school-age children who would get a public seat in
     town j, as a resident ([rows, T]) and as a hukou holder ([T]).
 
-    A non-hukou child is admitted with the town's admission share, or like a hukou child where
-    enrolment is based on the residence permit and the household holds one; either way only as
-    far as seats went round last year.
+    A non-hukou child is admitted with the town's admission share (:func:`admission_share`), or
+    like a hukou child where enrolment is based on the residence permit and the household holds
+    one; either way only as far as seats went round last year.
     """
     lv, ts = ctx.levers, ctx.towns
-    admit = lv.col("schools", "nonhukou_admission_share")[None, :]
+    admit = admission_share(lv)[None, :]
     permit_basis = lv.is_("schools", "enrolment_basis", "residence_permit")[None, :]
     permit = has_permit(hh, rows, ctx)
     share = np.where(permit_basis & permit, 1.0, admit)
@@ -243,18 +262,20 @@ def school_access(hh: Households, rows: np.ndarray, ctx: Context) -> tuple[np.nd
 
 def schooling(hh: Households, rows: np.ndarray, ctx: Context) -> np.ndarray:
     """Utility of where the children study: value of a public seat with the parents, cost of
-    leaving children behind (natives; outsiders' children go to a private school in town),
-    and, where non-hukou children may not sit local exams, the cost of sending them back."""
+    leaving children behind (natives, unless a subsidised private school takes them:
+    :func:`private_school_share`; outsiders' children go to a private school in town), and,
+    where non-hukou children may not sit local exams, the cost of sending them back."""
     beh, lv = ctx.behaviour, ctx.levers
     kids = hh.kids_school[rows].astype(np.float64)[:, None]
     native = hh.native[rows][:, None]
     access_res, access_hukou = school_access(hh, rows, ctx)
     no_exam = ~lv.col("schools", "local_exam_nonhukou")[None, :]
+    behind = 1.0 - private_school_share(lv)[None, :]  # of the pupils without a public seat
     resident = kids * (beh.beta_school * access_res
-                       - beh.beta_left_behind * (1.0 - access_res) * native
+                       - beh.beta_left_behind * (1.0 - access_res) * native * behind
                        - beh.beta_exam * access_res * no_exam)
     settled = kids * (beh.beta_school * access_hukou[None, :]
-                      - beh.beta_left_behind * (1.0 - access_hukou[None, :]) * native)
+                      - beh.beta_left_behind * (1.0 - access_hukou[None, :]) * native * behind)
     settled = np.broadcast_to(settled, resident.shape)
     return _alts(np.zeros(rows.size), resident, settled)
 

@@ -29,7 +29,7 @@ from sim.world.households import PUBLIC_RENTAL
 # kids_school, native, elders, kids_pre, birth_year, head_age, insurance_years, years_in_town,
 # owned_town, tenure, stable_job, job_years, income, same_province. Row k of a call is household
 # rows[k]; ``eligible`` and ``lost`` (rights lost by settling) are per row. The town table ``t``
-# is [24, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
+# is [25, towns]: one lever or town quantity per row (see :func:`pack`), contiguous over towns.
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(h, lost, r, s):
     """The town-independent quantities of household h that :func:`_resident` and
@@ -100,7 +100,7 @@ def _resident(j, h, t, s):
     cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
     access = (1.0 if ((t[8, j] > 0.5) & permit) else t[7, j]) * t[3, j]
     exam = 0.0 if t[9, j] > 0.5 else b_exam * access
-    school = kd * (b_school * access - lbn * (1.0 - access) - exam)
+    school = kd * (b_school * access - lbn * (1.0 - access) * t[24, j] - exam)
     serv = b_serv * t[6, j] if permit else 0.0
     return b_inc * log(inc / sz) - b_house * cost / inc + school + serv
 
@@ -126,7 +126,7 @@ def _settled(j, h, t, s):
     subsidy = ((t[11, j] if t[12, j] > 0.5 else 0.0) + (t[11, j] if t[13, j] > 0.5 else 0.0)) if need else 0.0
     cost = 0.0 if owned_town == j else max(t[2, j] * 12.0 * (1.0 - p_rental * t[14, j]) - subsidy, 0.0)
     access = t[3, j]
-    school = kd * (b_school * access - lbn * (1.0 - access))
+    school = kd * (b_school * access - lbn * (1.0 - access) * t[24, j])
     return (b_inc * log(inc / sz) - b_house * cost / inc + school + b_serv
             - b_rights * log(1.0 + lost / inc) + t[18, j] + hk + ins * t[19, j]
             + (b_hk_owner if owned_town == j else 0.0))
@@ -215,7 +215,13 @@ def pack(hh, rows, ctx):
     """The kernels' inputs from the household arrays and a Context: household arrays (not
     copied), the rights each row would lose by settling, per-town arrays, global arrays and
     scalars."""
-    from sim.engine.decision import rights_lost_on_settling, support_income_limit, town_hukou_value
+    from sim.engine.decision import (
+        admission_share,
+        private_school_share,
+        rights_lost_on_settling,
+        support_income_limit,
+        town_hukou_value,
+    )
 
     lv, beh, eco, ts, places = ctx.levers, ctx.behaviour, ctx.economy, ctx.towns, ctx.places
     T = places.n_towns
@@ -232,7 +238,7 @@ def pack(hh, rows, ctx):
         ts.wage.astype(np.float64), ts.employment_rate.astype(np.float64), ts.rent.astype(np.float64),
         ts.seat_access.astype(np.float64), ts.rental_access.astype(np.float64),
         col("services", "permit_min_years").astype(np.float64), col("services", "permit_coverage"),
-        col("schools", "nonhukou_admission_share"), is_("schools", "enrolment_basis", "residence_permit"),
+        admission_share(lv), is_("schools", "enrolment_basis", "residence_permit"),
         col("schools", "local_exam_nonhukou"), col("services", "agri_subsidies_kept"),
         col("housing", "rental_subsidy_yuan") * col("housing", "rental_subsidy_takeup"),
         is_("housing", "rental_subsidy_to", "hukou"),
@@ -241,8 +247,8 @@ def pack(hh, rows, ctx):
         col("housing", "public_rental_min_job_years"), col("housing", "public_rental_natives_only"),
         town_hukou_value(ctx), ~col("services", "insurance_portable"), support_income_limit(lv),
         lv.on_settle("land") != SURRENDERED, lv.on_settle("collective") != SURRENDERED,
-        col("housing", "public_rental_province_only"),
-    )])  # [24, towns]: one lever or town quantity per row
+        col("housing", "public_rental_province_only"), 1.0 - private_school_share(lv),
+    )])  # [25, towns]: one lever or town quantity per row
     g = (col("services", "insurance_portable"), c_town, places.urban[:T].copy(),
          -float(beh.beta_distance) * np.log1p(places.km.astype(np.float64)), ts.network.astype(np.float64))
     s = (beh.beta_income, beh.beta_housing, beh.beta_school, beh.beta_left_behind, beh.beta_exam,

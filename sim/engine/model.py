@@ -47,7 +47,7 @@ DEFAULT_POLICY = POLICIES / "dehong_2011.toml"
 """The package a model runs when given none (Mesa's tools construct models with defaults)."""
 
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
-           "rights": 5, "reclassify": 6, "choice_noise": 7, "insurance": 8}
+           "rights": 5, "reclassify": 6, "choice_noise": 7, "insurance": 8, "schools": 9}
 
 @njit(cache=True, parallel=True)
 def _origin_town_counts(T, origin, place, out):
@@ -209,6 +209,7 @@ class SettlementModel(mesa.Model):
         self.seat_shortfall = np.zeros(T)
         self.rental_queue = np.zeros(T)
         self.migrant_pupils = np.zeros(T)
+        self.private_pupils = np.zeros(T)
         self.urban_village_town = np.full(self.places.n_places, -1, dtype=np.int32)
         for i, v in enumerate(reg.villages):
             if v.urban_village_of is not None:

@@ -21,7 +21,7 @@ from sim.engine.compiled import (
     town_values,
     uniform,
 )
-from sim.engine.decision import support_income_limit
+from sim.engine.decision import admission_share, private_school_share, support_income_limit
 from sim.engine.rationing import per_town_capacity, priority_rank, ration
 from sim.world.households import DORM, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 
@@ -262,8 +262,10 @@ def _seat_classes(key, rows, place, hukou, hukou_urban, public_seat, years_in_to
 def school_seats(m: SettlementModel, key: np.uint64) -> None:
     """Public school seats in each town go first to hukou children (and, where enrolment is
     based on the residence permit, to permit holders' children alike), then to children already
-    enrolled, then to non-hukou children admitted under the admission share, in priority order.
-    A native migrant's child without a seat is left behind in the village."""
+    enrolled, then to non-hukou children admitted under the admission share (raised by operating
+    money that follows them: :func:`sim.engine.decision.admission_share`), in priority order.
+    A native migrant's child without a seat is left behind in the village, unless a subsidised
+    private school takes it (:func:`sim.engine.decision.private_school_share`)."""
     hh, T, lv = m.hh, m.T, m.levers
     pupils = np.empty(hh.n, dtype=np.bool_)
     _pupils(T, hh.place, hh.hukou, hh.hukou_urban, hh.kids_school, pupils)
@@ -272,7 +274,7 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     _seat_classes(key, rows, hh.place, hh.hukou, hh.hukou_urban, hh.public_seat, hh.years_in_town,
                   lv.col("services", "permit_min_years").astype(np.float64),
                   lv.is_("schools", "enrolment_basis", "residence_permit"),
-                  lv.col("schools", "nonhukou_admission_share").astype(np.float64), claim)
+                  admission_share(lv).astype(np.float64), claim)
     admitted = claim != SEAT_NOT_ADMITTED
     want = rows[admitted]
     rank = claim[admitted]
@@ -285,8 +287,16 @@ def school_seats(m: SettlementModel, key: np.uint64) -> None:
     hh.public_seat[:] = False
     hh.public_seat[seated] = True
     # children without a seat stay in the village (native migrants) or attend a private school
+    # (outsiders; natives where a subsidised private school takes them: a draw of the schools
+    # stream against the town's private-school share)
     native_migrant = ~hh.hukou_urban[rows] & hh.native[rows]
-    hh.kids_with[rows] = np.where(hh.public_seat[rows] | ~native_migrant, hh.kids_school[rows], 0)
+    unseated = ~hh.public_seat[rows]
+    private = native_migrant & unseated & (
+        slot_uniform(m.key("schools"), rows, 1, 0) < private_school_share(lv)[hh.place[rows]])
+    hh.kids_with[rows] = np.where(hh.public_seat[rows] | ~native_migrant | private, hh.kids_school[rows], 0)
+    at_private = unseated & ~hh.hukou_urban[rows] & (~hh.native[rows] | private)  # non-hukou pupils
+    m.private_pupils = np.bincount(hh.place[rows], weights=hh.kids_school[rows] * at_private * m.scale,
+                                   minlength=T)
     demand = np.bincount(town, weights=kids, minlength=T)
     m.seats_used = np.bincount(town, weights=kids * ok, minlength=T)
     m.seat_shortfall = demand - m.seats_used

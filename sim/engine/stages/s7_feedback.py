@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def feedback(m: SettlementModel) -> None:
     """人地钱挂钩: each settler brings a transfer that buys next year's school seats and public
     rental units, and construction land that eases rents; seats also grow by the policy's rate
-    and by funding per migrant pupil; public rental is built; rents and prices follow wages and
+    and by building money per migrant pupil (operating money and private-school subsidies are
+    paid, and buy no seat); public rental is built; rents and prices follow wages and
     demand; rural communities past the non-farm threshold and scheduled urban villages are
     reclassified as urban (in-situ urbanisation)."""
     hh, T, lv, beh = m.hh, m.T, m.levers, m.behaviour
@@ -38,15 +39,20 @@ def feedback(m: SettlementModel) -> None:
     transfer = settlers * fiscal("transfer_per_settler_yuan")
     m.seats += transfer * fiscal("transfer_share_schools") / fiscal("seat_cost_yuan")
     m.rental_units += transfer * fiscal("transfer_share_housing") / fiscal("rental_unit_cost_yuan")
+    # school money by type: building money adds seats; operating money that follows migrant
+    # pupils (it raises admission, decision.admission_share) and private-school subsidies
+    # (decision.private_school_share) add none, and are paid for the year's pupils
     funding = m.migrant_pupils * lv.col("schools", "funding_per_migrant_child_yuan")
     m.seats += funding / fiscal("seat_cost_yuan")
+    operating = m.migrant_pupils * lv.col("schools", "operating_funds_per_migrant_pupil_yuan")
+    private = m.private_pupils * lv.col("schools", "private_school_subsidy_yuan")
     grown = m.seats * lv.col("schools", "seat_growth_per_year")
     m.seats += grown
     m.year_counts["seat_growth_cost_yuan"] = float((grown * fiscal("seat_cost_yuan")).sum())
     built = lv.col("housing", "public_rental_build_per_year")
     m.rental_units += built
     m.year_counts["transfer_yuan"] = float(transfer.sum())
-    m.year_counts["school_funding_yuan"] = float(funding.sum())
+    m.year_counts["school_funding_yuan"] = float(funding.sum() + operating.sum() + private.sum())
     m.year_counts["public_rental_built_yuan"] = float((built * fiscal("rental_unit_cost_yuan")).sum())
     m.year_counts["service_cost_yuan"] = float((settlers * fiscal("service_cost_per_person_yuan")).sum())
 
