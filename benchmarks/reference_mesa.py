@@ -262,7 +262,9 @@ class HouseholdAgent(mesa.Agent):
             u2 < beh.stable_job_entry * (1.0 + self.skill)
         self.stable_job = ((self.stable_job and not lose) or gain) and in_town
         self.job_years = min(self.job_years + 1, 100) if self.stable_job else 0
+        self.reserved_job = self.reserved_job and self.stable_job  # a reserved post lasts with its job
         self.placement = NO_PLACE
+        self.reserved_offer = False
 
     def earn(self) -> None:
         """sim.engine.stages.labour_market, the end: realised income and savings."""
@@ -593,6 +595,10 @@ class HouseholdAgent(mesa.Agent):
             self.years_in_town = 0
             placed = self.placement == dest
             self.stable_job = placed
+            took = placed and self.reserved_offer  # a reserved post offered there; one held here is left
+            if took and not self.reserved_job:
+                m.year_counts["reserved_jobs_filled"] += m.scale
+            self.reserved_job = took
             self.job_years = 0
             if not to_town:
                 self.employed = 0
@@ -895,6 +901,7 @@ class ReferenceModel(mesa.Model):
                     cand.append((t, a.priority_rank(), r.random(), self.scale, a))
             for a in self.ration(cand, offers):
                 a.placement = target[id(a)]
+        self.reserved_offers()
         places_ = tl.training_places
         if sum(places_) > 0:
             cand = [(a.place, a.priority_rank(), r.random(), self.scale, a)
@@ -966,19 +973,58 @@ class ReferenceModel(mesa.Model):
             a.want = a.fallback
         self.year_counts["quota_refused_households"] = len(refused) * self.scale
 
+    def reserved_vacancies(self) -> list[float]:
+        """sim.engine.rationing.reserved_vacancies: each town's stock of reserved posts less those held."""
+        held = [0.0] * self.T
+        for a in self.households:
+            if a.reserved_job and a.place < self.T:
+                held[a.place] += self.scale
+        return [max(s - h, 0.0) for s, h in zip(self.tl.reserved_jobs, held)]
+
+    def reserved_offers(self) -> None:
+        """sim.engine.stages.s1_labour.reserved_offers: the vacant reserved posts, in one draw by
+        priority, to migrants in town without a stable job (they take the post at once) and to
+        native villagers at home without a placement, at the nearest town with vacant posts (an
+        offer held for the year)."""
+        T, r = self.T, self.random
+        if sum(self.tl.reserved_jobs) == 0:
+            return
+        vacant = self.reserved_vacancies()
+        if not any(v > 0 for v in vacant):
+            return
+        cand, target = [], {}
+        for a in self.households:
+            if a.is_migrant() and not a.stable_job and a.workers > 0 and vacant[a.place] > 0:
+                cand.append((a.place, a.priority_rank(), r.random(), self.scale, a))
+            elif a.native and a.at_home_rural() and a.workers > 0 and a.placement < 0:
+                row = self.km_towns[a.home]
+                t = min(range(T), key=lambda j: (row[j] if vacant[j] > 0 else INF, j))
+                target[id(a)] = t
+                cand.append((t, a.priority_rank(), r.random(), self.scale, a))
+        for a in self.ration(cand, vacant):
+            if id(a) in target:  # a villager: an offer for the year
+                a.placement = target[id(a)]
+                a.reserved_offer = True
+            else:
+                a.stable_job = True
+                a.employed = max(a.employed, 1)
+                a.reserved_job = True
+                self.year_counts["reserved_jobs_filled"] += self.scale
+
     def reserved_jobs(self) -> None:
-        """sim.engine.stages.reserved_jobs."""
-        jobs = self.tl.reserved_jobs
-        if sum(jobs) == 0:
+        """sim.engine.stages.reserved_jobs: the posts still vacant after the moves, to migrants in
+        town without a stable job (arrivals included)."""
+        if sum(self.tl.reserved_jobs) == 0:
             return
         r = self.random
         cand = [(a.place, a.priority_rank(), r.random(), self.scale, a) for a in self.households
                 if a.is_migrant() and not a.stable_job and a.workers > 0]
-        got = self.ration(cand, jobs)
+        got = self.ration(cand, self.reserved_vacancies())
         for a in got:
             a.stable_job = True
             a.employed = max(a.employed, 1)
-        self.year_counts["reserved_jobs_filled"] = len(got) * self.scale
+            a.reserved_job = True
+        self.year_counts["reserved_jobs_filled"] += len(got) * self.scale
 
     def public_rental(self) -> None:
         """sim.engine.stages.public_rental: free units to eligible applicants by priority."""
@@ -1268,12 +1314,14 @@ class ReferenceModel(mesa.Model):
     def record_towns(self) -> None:
         """The year's town table (sim.engine.stages.s8_record.record, towns.parquet)."""
         T, k = self.T, self.scale
-        residents, holders, tenants = [0.0] * T, [0.0] * T, [0.0] * T
+        residents, holders, tenants, held_posts = [0.0] * T, [0.0] * T, [0.0] * T, [0.0] * T
         for a in self.households:
             if a.place < T:
                 residents[a.place] += a.persons_at_place() * k
                 if a.tenure == PUBLIC_RENTAL:
                     tenants[a.place] += k
+                if a.reserved_job:
+                    held_posts[a.place] += k
             if a.hukou_urban and 0 <= a.hukou < T:
                 holders[a.hukou] += a.size * k
         for j in range(T):
@@ -1287,6 +1335,7 @@ class ReferenceModel(mesa.Model):
                 "public_rental_queue": self.rental_queue[j],
                 "rent_yuan_month": self.rent[j], "price_yuan_m2": self.price[j],
                 "nonfarm_share": self.community_nonfarm[j],
+                "reserved_jobs_held": held_posts[j],
             })
 
     def update_network(self) -> None:

@@ -248,6 +248,9 @@ CASES: dict[str, tuple[dict, dict, Callable[[Out], float], int, dict]] = {
     # jobs
     "jobs.reserved_jobs": (hk(**OPEN, job=True), merge(hk(**OPEN, job=True), {"jobs": {"default": {"reserved_jobs": 200}}}),
                            total("settled_persons"), +1, {}),
+    # the reserve's vacant posts are offered to villagers too (an offer like a placement): more move
+    "jobs.reserved_jobs/villagers": ({}, {"jobs": {"default": {"reserved_jobs": 200}}},
+                                     total("migrated_persons"), +1, {}),
     "jobs.training_places": (hk(**OPEN, talent="route", skill_min_level=2),
                              merge(hk(**OPEN, talent="route", skill_min_level=2),
                                    {"jobs": {"default": {"training_places": 300}}}),
@@ -380,6 +383,23 @@ def test_lever_moves_its_outcome(lever, base, region, behaviour):
         assert b == pytest.approx(a, rel=1e-9), f"{lever}: control {a:.6g}, treatment {b:.6g}, expected no change"
         return
     assert (b - a) * sign > 0, f"{lever}: control {a:.4g}, treatment {b:.4g}, expected sign {sign:+d}"
+
+
+def test_reserved_jobs_are_a_standing_stock(base, region, behaviour):
+    """Seed 003 §二(二)4's 动态储备 is a stock of posts, not a yearly flow of contracts: at no year's
+    end do more households hold a town's reserved posts than its stock, and after the first
+    year only the posts that fall vacant (jobs lost, holders moving away) are filled again."""
+    stock = 300
+    out = simulate(base.with_levers(merge(hk(**OPEN, job=True), {"jobs": {"default": {"reserved_jobs": stock}}})),
+                   region, behaviour)
+    towns = out["towns"].filter(pl.col("year") > pl.col("year").min())
+    assert towns["reserved_jobs_held"].max() <= stock + 1e-9
+    assert towns["reserved_jobs_held"].sum() > 0
+    filled = out["metrics"].filter(pl.col("year") > pl.col("year").min()).group_by("year").agg(
+        pl.col("reserved_jobs_filled").mean()).sort("year")["reserved_jobs_filled"]
+    n_towns = towns["town"].n_unique()
+    assert filled[0] > 0
+    assert filled[1:].mean() < 0.5 * filled[0] < 0.5 * stock * n_towns  # not the stock again each year
 
 
 def test_every_lever_has_a_direction_test():

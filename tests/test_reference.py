@@ -113,6 +113,7 @@ TOWN_CHECKS = [
     ("school_seats", 10.0),
     ("hukou_holders", 100.0),
     ("rent_yuan_month", 5.0),
+    ("reserved_jobs_held", 10.0),
 ]
 # settlement by group (groups.parquet), mean settled persons a year: who gets the quota
 GROUP_CHECKS = [("native", 20.0), ("outsider", 8.0), ("new_generation", 20.0), ("with_children", 20.0)]

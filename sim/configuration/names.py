@@ -36,7 +36,7 @@ MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returne
 """The kinds of flow in ``flows.parquet``."""
 
 TOWN_METRICS = ("residents", "hukou_holders", "school_seats", "seats_used", "seat_shortfall",
-                "public_rental_units", "public_rental_tenants", "public_rental_queue")
+                "public_rental_units", "public_rental_tenants", "public_rental_queue", "reserved_jobs_held")
 """Columns of towns.parquet a per-town target may name."""
 
 GROUP_METRICS = ("residents_households", "eligible_share", "intention", "settled_households",
@@ -78,6 +78,9 @@ METRIC_DEFINITIONS = {
     "eligible_share": "share of non-hukou migrants in towns who meet their town's hukou conditions",
     "residents": "persons living in the town (per-town target)",
     "hukou_holders": "persons holding the town's urban hukou (per-town target)",
+    "reserved_jobs_held": "households holding a post of the town's standing reserve of jobs at the year's end "
+                          "(per-town target)",
+    "reserved_jobs_filled": "posts of the towns' reserves of jobs taken in the year (households)",
     "settlement_rate": "share of the group's non-hukou migrant households that settled in the year",
     "intention": "share of the group's non-hukou migrants who would take the town's hukou if they could",
     "public_cost_yuan": "the year's public spending on settlement: purchase support, rental subsidy, "

@@ -196,7 +196,12 @@ class ServiceLevers(Cited):
 
 
 class JobLevers(Cited):
-    """Job programmes in a town, per year (DESIGN §4, jobs)."""
+    """Job programmes in a town (DESIGN §4, jobs). ``training_places`` and ``placements`` are
+    yearly flows; ``reserved_jobs`` is a standing stock (seed 003 §二(二)4 动态储备): the posts
+    reserved for rural migrants in the town, held by at most that many households at any time
+    (a post is held while its stable job lasts in the town); each year the vacant posts are
+    offered to migrants in town without a stable job and to villagers, and posts an offer leaves
+    vacant go to the town's migrants, arrivals included, after the year's moves."""
 
     reserved_jobs: NonNegInt = 0
     training_places: NonNegInt = 0

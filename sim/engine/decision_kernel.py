@@ -85,8 +85,8 @@ def _resident(j, h, t, s):
     (b_inc, b_house, b_school, b_lb, b_exam, b_serv, b_rights, skill_premium, farm_pm, local_nf,
      agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
-    (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv, prov) = h
+    (pl, w_skill, placement, away, _land_rent, _subsidy_rural, sz, nat, years, owned_town, tenant,
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, _dv, prov) = h
     here = pl == j
     inc = max(_wage(j, h, t) + away, 1000.0)
     permit = (years if here else 0) >= t[5, j]
@@ -114,7 +114,7 @@ def _settled(j, h, t, s):
      agri_pm, rent_pm, rural, land_rental, b_hk_kids, b_hk_newgen, b_hk_age,
      b_hk_ins, b_hk_owner) = s
     (pl, w_skill, placement, away, land_rent, subsidy_rural, sz, nat, years, owned_town, tenant,
-     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv, prov) = h
+     job_ok, job_years, kd, lbn, lost, hk, ins, per_person, dv, _prov) = h
     # the rights kept where one settles in town j (an outsider's lie outside the region: the
     # national rule keeps them)
     lk = t[21, j] if nat else 1.0

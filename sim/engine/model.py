@@ -47,7 +47,7 @@ DEFAULT_POLICY = POLICIES / "dehong_2011.toml"
 """The package a model runs when given none (Mesa's tools construct models with defaults)."""
 
 STREAMS = {"population": 0, "labour": 1, "demography": 2, "choice": 3, "capacity": 4,
-           "rights": 5, "reclassify": 6, "choice_noise": 7, "insurance": 8, "schools": 9}
+           "rights": 5, "reclassify": 6, "choice_noise": 7, "insurance": 8, "schools": 9, "reserved": 10}
 
 @njit(cache=True, parallel=True)
 def _origin_town_counts(T, origin, place, out):

@@ -98,3 +98,11 @@ def per_town_capacity(count: np.ndarray) -> np.ndarray:
     """A lever count per town where 0 means 'no limit' (quota) becomes +inf."""
     return np.where(count > 0, count, np.inf)
 
+
+
+def reserved_vacancies(m: SettlementModel) -> np.ndarray:
+    """[T] the vacant posts of each town's standing reserve of jobs (``jobs.reserved_jobs``): the
+    stock less the posts households hold there (real households: rows x scale), at least 0."""
+    hh, T = m.hh, m.T
+    held = np.bincount(hh.place[hh.reserved_job & (hh.place < T)], minlength=T) * m.scale
+    return np.maximum(m.levers.col("jobs", "reserved_jobs") - held, 0.0)

@@ -71,6 +71,8 @@ class Households:
     veteran: np.ndarray  # bool
     tax_paid: np.ndarray  # float32 yuan of business tax paid over the last three years
     placement: np.ndarray  # town of a job placement offered this year, or -1 (dtype as origin)
+    reserved_offer: np.ndarray  # bool: this year's placement offer is a post of the town's reserve of jobs
+    reserved_job: np.ndarray  # bool: holds a post of its town's standing reserve of jobs (jobs.reserved_jobs)
     settled_year: np.ndarray  # int16 year the household took urban hukou here (0 = never)
     public_seat: np.ndarray  # bool: its school-age children hold public school seats in town
 
@@ -392,6 +394,8 @@ def synthesize(region: RegionFile, places: Places, rng: np.random.Generator, sca
         veteran=veteran,
         tax_paid=tax_paid,
         placement=np.full(n, NO_PLACE, dtype=pt),
+        reserved_offer=np.zeros(n, dtype=bool),
+        reserved_job=np.zeros(n, dtype=bool),
         settled_year=np.zeros(n, dtype=np.int16),
         public_seat=(urban_native | migrant) & (kids_with > 0),
     )

@@ -18,7 +18,7 @@ from sim.engine.compiled import (
     uniform,
 )
 from sim.engine.levers import SURRENDERED
-from sim.engine.rationing import priority_rank, ration
+from sim.engine.rationing import priority_rank, ration, reserved_vacancies
 from sim.world.households import NO_PLACE
 
 if TYPE_CHECKING:
@@ -87,10 +87,42 @@ def _earnings(key, T, place, hukou, hukou_urban, native, workers, skill, employe
             savings[h] = max(savings[h] + savings_rate * y, 0.0)
 
 
+def reserved_offers(m: SettlementModel) -> None:
+    """The vacant posts of each town's standing reserve of jobs (``jobs.reserved_jobs`` less the
+    posts held, :func:`sim.engine.rationing.reserved_vacancies`) go, in one draw by goods priority
+    (a tie-break of the reserved stream), to job seekers: migrants in the town without a stable
+    job, who take the post at once (a stable job), and native villagers at home with workers and
+    no placement, each at the nearest town with vacant posts, who hold the offer for the year as a
+    placement (taken by moving there, :func:`sim.engine.stages.apply_moves`)."""
+    hh, T = m.hh, m.T
+    if m.levers.col("jobs", "reserved_jobs").sum() == 0:
+        return
+    vacant = reserved_vacancies(m)
+    if not (vacant > 0).any():
+        return
+    in_town = np.minimum(hh.place, T - 1)
+    residents = np.flatnonzero(hh.migrant(T) & ~hh.stable_job & (hh.workers > 0) & (vacant[in_town] > 0))
+    villagers = np.flatnonzero(hh.native & hh.at_home_rural() & (hh.workers > 0) & (hh.placement < 0))
+    km = np.where(vacant[None, :] > 0, m.places.km[hh.home(villagers)][:, :T], np.inf)
+    cand = np.concatenate([residents, villagers])
+    target = np.concatenate([hh.place[residents].astype(np.int64), km.argmin(axis=1)])
+    ok = ration(target, priority_rank(m, cand, goods=True), slot_uniform(m.key("reserved"), cand, 1, 0),
+                np.full(cand.size, m.scale), vacant)
+    took = residents[ok[:residents.size]]
+    hh.stable_job[took] = True
+    hh.employed[took] = np.maximum(hh.employed[took], 1)
+    hh.reserved_job[took] = True
+    offered = ok[residents.size:]
+    hh.placement[villagers[offered]] = target[residents.size:][offered]
+    hh.reserved_offer[villagers[offered]] = True
+    m.year_counts["reserved_jobs_filled"] += took.size * m.scale
+
+
 def labour_market(m: SettlementModel) -> None:
     """Wages and rural incomes grow; town workers are employed or not; stable jobs are kept or
-    lost; job placements are offered to villagers and training places raise migrants' skills;
-    households earn and save."""
+    lost; job placements are offered to villagers, the vacant posts of the towns' standing
+    reserves of jobs to job seekers, and training places raise migrants' skills; households earn
+    and save."""
     hh, beh, lv, eco, T = m.hh, m.behaviour, m.levers, m.economy, m.T
     key = m.key("labour")
     m.wage *= 1.0 + beh.wage_growth
@@ -98,9 +130,12 @@ def labour_market(m: SettlementModel) -> None:
     _employment(key, T, hh.place, hh.hukou, hh.hukou_urban, hh.workers, hh.skill, hh.employed,
                 hh.stable_job, hh.job_years, np.asarray(m.employment_rate, dtype=np.float64)[None, :],
                 float(beh.stable_job_retention), float(beh.stable_job_entry))
+    # a post of the town's reserve of jobs is held while its stable job lasts (it falls vacant)
+    hh.reserved_job &= hh.stable_job
 
     # job placements (转移就业): offers to villagers, each to the nearest town offering them
     hh.placement[:] = NO_PLACE
+    hh.reserved_offer[:] = False
     offers = lv.col("jobs", "placements")
     if offers.sum() > 0:
         cand = np.flatnonzero(hh.native & hh.at_home_rural() & (hh.workers > 0))
@@ -109,6 +144,8 @@ def labour_market(m: SettlementModel) -> None:
         ok = ration(target, priority_rank(m, cand, goods=True), slot_uniform(key, cand, LABOUR_SLOTS, 3),
                     np.full(cand.size, m.scale), offers)
         hh.placement[cand[ok]] = target[ok]
+
+    reserved_offers(m)
 
     # training places: migrants in town below the top skill level, by priority
     places_ = lv.col("jobs", "training_places")

@@ -21,8 +21,17 @@ from sim.engine.compiled import (
     town_values,
     uniform,
 )
-from sim.engine.decision import admission_share, private_school_share, support_income_limit
-from sim.engine.rationing import per_town_capacity, priority_rank, ration
+from sim.engine.decision import (
+    admission_share,
+    private_school_share,
+    support_income_limit,
+)
+from sim.engine.rationing import (
+    per_town_capacity,
+    priority_rank,
+    ration,
+    reserved_vacancies,
+)
 from sim.world.households import DORM, OWNED, PUBLIC_RENTAL, RENTED, VILLAGE_HOME
 
 if TYPE_CHECKING:
@@ -72,11 +81,13 @@ NO_FLOW, FLOW_RETURNED, FLOW_MIGRATED, FLOW_MOVED, FLOW_SETTLED = 0, 1, 2, 3, 4
 
 @njit(cache=True, parallel=True)
 def _move(rows, want, T, year, portable, place, hukou, hukou_urban, origin, native, workers, elders,
-          kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, stable_job,
-          job_years, employed, owned_town, tenure, settled_year, kind, flow_origin, persons):
+          kids_pre, kids_school, kids_with, insurance_years, years_in_town, placement, reserved_offer,
+          reserved_job, stable_job, job_years, employed, owned_town, tenure, settled_year, kind,
+          flow_origin, persons):
     """Per household that decided (``rows``): move to the chosen place (a new town job is a
-    placement's stable job or the old employment; housing is owned, a dormitory with a
-    placement, or rented; insurance years are kept only between towns where both make them
+    placement's stable job or the old employment, and a post of the town's reserve of jobs if
+    the placement offered one; a post held elsewhere is left; housing is owned, a dormitory with
+    a placement, or rented; insurance years are kept only between towns where both make them
     portable) and/or settle there (urban hukou, children with the household). Writes, per row,
     the kind of flow, its origin and its persons (before a return, after any other move)."""
     for i in prange(rows.size):
@@ -102,6 +113,7 @@ def _move(rows, want, T, year, portable, place, hukou, hukou_urban, origin, nati
             years_in_town[h] = 0
             placed = placement[h] == dest
             stable_job[h] = placed
+            reserved_job[h] = placed & reserved_offer[h]
             job_years[h] = 0
             if not to_town:
                 employed[h] = 0
@@ -133,11 +145,14 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
     kind = np.empty(rows.size, dtype=np.int8)
     flow_origin = np.empty(rows.size, dtype=np.int32)
     persons = np.empty(rows.size, dtype=np.int32)
+    held = hh.reserved_job[rows]
     _move(rows, want, T, m.year, m.levers.col("services", "insurance_portable"), hh.place, hh.hukou,
           hh.hukou_urban, hh.origin, hh.native, hh.workers, hh.elders, hh.kids_pre, hh.kids_school,
-          hh.kids_with, hh.insurance_years, hh.years_in_town, hh.placement, hh.stable_job,
-          hh.job_years, hh.employed, hh.owned_town, hh.tenure, hh.settled_year, kind, flow_origin,
-          persons)
+          hh.kids_with, hh.insurance_years, hh.years_in_town, hh.placement, hh.reserved_offer,
+          hh.reserved_job, hh.stable_job, hh.job_years, hh.employed, hh.owned_town, hh.tenure,
+          hh.settled_year, kind, flow_origin, persons)
+    # villagers who came to take a reserved post they were offered
+    m.year_counts["reserved_jobs_filled"] += np.count_nonzero(hh.reserved_job[rows] & ~held) * k
     for code, name in ((FLOW_RETURNED, RETURNED), (FLOW_MIGRATED, MIGRATED), (FLOW_MOVED, MOVED),
                        (FLOW_SETTLED, SETTLED)):
         of_kind = np.flatnonzero(kind == code)
@@ -154,19 +169,22 @@ def apply_moves(m: SettlementModel, want: np.ndarray) -> None:
 
 
 def reserved_jobs(m: SettlementModel, key: np.uint64) -> None:
-    """Jobs reserved for rural migrants in each town go, in priority order, to non-hukou
-    residents without a stable job; they gain a labour contract."""
+    """The posts of each town's standing reserve of jobs still vacant after the year's moves (the
+    offers villagers did not take, :func:`sim.engine.stages.s1_labour.reserved_offers`) go, in
+    priority order, to non-hukou residents without a stable job, this year's arrivals included;
+    they gain a labour contract and hold the post."""
     hh, T = m.hh, m.T
-    jobs = m.levers.col("jobs", "reserved_jobs")
-    if jobs.sum() == 0:
+    if m.levers.col("jobs", "reserved_jobs").sum() == 0:
         return
+    vacant = reserved_vacancies(m)
     cand = np.flatnonzero(hh.migrant(T) & ~hh.stable_job & (hh.workers > 0))
     ok = ration(hh.place[cand], priority_rank(m, cand, goods=True), slot_uniform(key, cand, CAPACITY_SLOTS, 1),
-                np.full(cand.size, m.scale), jobs)
+                np.full(cand.size, m.scale), vacant)
     got = cand[ok]
     hh.stable_job[got] = True
     hh.employed[got] = np.maximum(hh.employed[got], 1)
-    m.year_counts["reserved_jobs_filled"] = got.size * m.scale
+    hh.reserved_job[got] = True
+    m.year_counts["reserved_jobs_filled"] += got.size * m.scale
 
 
 @njit(cache=True, parallel=True)

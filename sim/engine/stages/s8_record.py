@@ -194,6 +194,7 @@ def record(m: SettlementModel) -> None:
 
     urban = m.places.urban
     residents, holders, tenants = towns * k
+    reserved_held = np.bincount(hh.place[hh.reserved_job & (hh.place < T)], minlength=T) * k
     m.last_towns = {"residents": residents}
     for j in range(T):
         m.towns_rows.append({
@@ -207,6 +208,7 @@ def record(m: SettlementModel) -> None:
             "public_rental_queue": float(m.rental_queue[j]),
             "rent_yuan_month": float(m.rent[j]), "price_yuan_m2": float(m.price[j]),
             "nonfarm_share": float(m.community_nonfarm[j]),
+            "reserved_jobs_held": float(reserved_held[j]),
         })
 
     if m._flows:
