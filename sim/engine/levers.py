@@ -23,8 +23,11 @@ schools                   :func:`sim.engine.decision.schooling`, seats in :func:
 services                  :func:`sim.engine.decision.services`, :func:`sim.engine.decision.non_wage_income`,
                           portability in :func:`sim.engine.decision.moving` and :func:`sim.engine.stages.apply_moves`,
                           flexible workers' insurance years in :func:`sim.engine.stages.ageing`
-jobs                      :func:`sim.engine.stages.labour_market`, :func:`sim.engine.stages.capacity`
-fiscal                    :func:`sim.engine.stages.feedback`, public cost in :func:`sim.engine.stages.record`
+jobs                      :func:`sim.engine.stages.labour_market` (placements, training, offers of the
+                          reserve's vacant posts), :func:`sim.engine.stages.capacity` (posts left vacant)
+fiscal                    :func:`sim.engine.stages.feedback`, public cost in :func:`sim.engine.stages.record`,
+                          schooling's unit costs in :func:`sim.engine.decision.admission_share` and
+                          :func:`sim.engine.decision.private_school_share`
 rights                    :func:`sim.engine.decision.rights_kept`, :func:`sim.engine.decision.non_wage_income`,
                           :func:`sim.engine.stages.rights`, :func:`sim.engine.stages.labour_market` (income
                           of rights kept); ``on_settle`` per town by :meth:`Levers.on_settle`
