@@ -1200,7 +1200,7 @@ class ReferenceModel(mesa.Model):
     def record(self) -> None:
         """sim.engine.stages.s8_record.record: the year's metrics (the households' part of the row)."""
         k, c, urban, tl = self.scale, self.year_counts, self.urban, self.tl
-        population = urban_res = hukou_urban = left = non_hukou = rental_sub = 0.0
+        population = urban_res = hukou_urban = left = pupils = non_hukou = rental_sub = 0.0
         n_mig = n_elig = 0
         intentions = []
         for a in self.households:
@@ -1211,6 +1211,7 @@ class ReferenceModel(mesa.Model):
             if a.hukou_urban:
                 hukou_urban += size
             left += a.left_behind()
+            pupils += a.kids_school if (a.native and a.is_migrant()) else 0
             migrant = a.is_migrant()
             if migrant:
                 non_hukou += at_place
@@ -1252,6 +1253,7 @@ class ReferenceModel(mesa.Model):
             "settlement_intention": sum(intentions) / len(intentions) if intentions else math.nan,
             "eligible_share": n_elig / n_mig if n_mig else math.nan,
             "left_behind_children": left * k,
+            "left_behind_share": left / pupils if pupils else float("nan"),
             "land_exited_mu": c["land_exited_mu"],
             "homesteads_exited": c["homesteads_exited"],
             "collective_shares_exited": c["collective_shares_exited"],

@@ -47,6 +47,7 @@ CHECKS = [
     ("migrated_persons", "mean", 20.0),
     ("returned_persons", "mean", 20.0),
     ("left_behind_children", "final", 30.0),
+    ("left_behind_share", "final", 0.01),
     ("settlement_intention", "final", 0.005),
     ("eligible_share", "final", 0.005),
 ]

@@ -14,7 +14,8 @@ METRIC_NAMES = (
     "migrated_persons", "settled_households", "settled_persons", "returned_persons",
     "reclassified_persons", "urban_village_converted_persons", "new_hukou_persons",
     "settled_and_in_situ_persons",
-    "settlement_intention", "eligible_share", "left_behind_children", "land_exited_mu",
+    "settlement_intention", "eligible_share", "left_behind_children", "left_behind_share",
+    "land_exited_mu",
     "homesteads_exited", "collective_shares_exited", "compensation_paid_yuan", "public_cost_yuan",
     "rental_subsidy_yuan", "purchase_support_yuan", "transfer_yuan", "births", "deaths",
     "homes_bought", "trained", "reserved_jobs_filled", "quota_refused_households",
@@ -45,7 +46,7 @@ GROUP_METRICS = ("residents_households", "eligible_share", "intention", "settled
 
 RATE_METRICS = frozenset({
     "resident_urbanization", "hukou_urbanization", "urbanization_gap", "settlement_intention",
-    "eligible_share", "resident_urbanization_reported", "hukou_urbanization_reported",
+    "eligible_share", "left_behind_share", "resident_urbanization_reported", "hukou_urbanization_reported",
     "hukou_urbanization_hukou_base", "intention", "settlement_rate",
 })
 """Metrics that are fractions in [0, 1] (shown as percentages); the rest are counts or yuan."""
@@ -75,6 +76,11 @@ METRIC_DEFINITIONS = {
     "returned_persons": "persons who went back to their village in the year",
     "settlement_intention": "share of non-hukou migrants in towns who would take the town's hukou if they "
                             "could (the survey question)",
+    "left_behind_children": "留守儿童: school-age children of native migrants without town hukou who "
+                            "study in the village, not with their parents in town",
+    "left_behind_share": "share of the school-age children of native migrants without town hukou "
+                         "who are left behind (the count divided by all such children): it moves "
+                         "with school access, not with how many migrants settle",
     "eligible_share": "share of non-hukou migrants in towns who meet their town's hukou conditions",
     "residents": "persons living in the town (per-town target)",
     "hukou_holders": "persons holding the town's urban hukou (per-town target)",

@@ -196,9 +196,12 @@ POINTS_WEIGHTS = {"per_year_resident": 5, "per_insurance_year": 10, "per_educati
 
 
 def _hukou(g: str) -> list[Lever]:
-    """The entry rules, for natives (``hukou``) or outsiders (``hukou_outsiders``)."""
-    who = ("natives (and outsiders, where the package sets no outsiders' rule for the field)"
-           if g == "hukou" else "outsiders (households whose hukou is outside the region)")
+    """The entry rules, for natives (``hukou``), outsiders (``hukou_outsiders``) or outsiders
+    from the same province (``hukou_province``)."""
+    who = {"hukou": "natives (and outsiders, where the package sets no outsiders' rule for the field)",
+           "hukou_outsiders": "outsiders (households whose hukou is outside the region)",
+           "hukou_province": "outsiders from the region's own province (on top of the outsiders' "
+                             "rules)"}[g]
     route = _route_only(g)
     points = {**route, f"{g}.points_threshold": 100.0}
     out = [
@@ -226,6 +229,19 @@ def _hukou(g: str) -> list[Lever]:
         Lever(f"{g}.min_insurance_years", f"Minimum years of urban social insurance, for {who}.",
               (0, 1, 2, 3, 5), 0, NATIONAL_2014, "-",
               "fewer migrants meet a longer contribution condition", NO_MAGNITUDE),
+        Lever(f"{g}.min_insurance_years_residence", f"Minimum years of urban social insurance on the "
+              f"residence path only, for {who}.", (0, 1, 2, 3, 5), 0, NATIONAL_2014, "-",
+              "fewer migrants meet the residence path (the job path is closed here)", NO_MAGNITUDE,
+              context={f"{g}.residence": True, f"{g}.job": False, f"{g}.open": False},
+              context_reason="the residence path alone (job condition off, entry not open), so the "
+              "condition is not bypassed by the other path"),
+        Lever(f"{g}.min_insurance_years_job", f"Minimum years of urban social insurance on the job "
+              f"path only (就业年限 shown by contributions), for {who}.", (0, 1, 2, 3, 5), 0,
+              NATIONAL_2014 + "; qingdao_pre_reform (就业年限, seed 000 §二(一) cancels it)", "-",
+              "fewer migrants meet the job path (the residence path is closed here)", NO_MAGNITUDE,
+              context={f"{g}.job": True, f"{g}.residence": False, f"{g}.open": False},
+              context_reason="the job path alone (residence condition off, entry not open), so the "
+              "condition is not bypassed by the other path"),
         Lever(f"{g}.purchase_required", f"An owned home in town is required, for {who}.",
               (False, True), False, "seed 001 §(二) 放宽购房落户条件 (dehong_pre_reform), seed 000 §二(一) "
               "加快取消购房面积", "-", "the basic route then needs an owned home", NO_MAGNITUDE),
@@ -319,9 +335,30 @@ def _rights(right: str) -> list[Lever]:
               context={**surrender, f"rights.{right}.paid_exit": True},
               context_reason="compensation changes the settling decision only where settling "
               "surrenders the right and the exit is paid"),
+        Lever(f"rights.{right}.on_settle_tiers", f"The {zh}'s rule in chosen tiers: surrendered on "
+              "settling in them (else the region-wide on_settle).",
+              ({}, {"small_town": "surrendered"}, {"small_town": "surrendered", "sub_center": "surrendered"},
+               {"small_town": "surrendered", "sub_center": "surrendered", "central_city": "surrendered"}),
+              {}, "Rural Land Contract Law 2003 art. 26 (a household moving into a 设区的市 hands back its "
+              "contract land; one moving into a small town keeps it), dehong_pre_reform", "-",
+              "surrendering the right in more tiers makes settling there cost more", lit),
+        Lever(f"rights.{right}.kept_until_year", f"A kept {zh} ends in this year for settled "
+              "households (the contract round's end); None: kept without end.",
+              (None, 2058, 2040, 2030, 2028), None, "Rural Land Contract Law 2003 art. 26 ¶2 and seed 001 "
+              "§(二十七) 至本轮承包期满 (2028 in dehong_pre_reform; 2058 after the 30-year extension "
+              "of 2017)", "-", "an earlier end leaves less of the kept right, so settling costs more",
+              lit),
     ]
     return [replace(e, test_region=where) for e in out]
 
+
+SEATS_WHY = "measured on Dehong (scale 100, 3 replications, ten years): {what} draws families with school-age children into the towns ({numbers}); public seats do not grow with them (the package's stock and growth), so the newcomers' children, ranked after enrolled pupils, mostly get no seat and the share left behind rises. The lever lowers the share only where seats are free: pair it with seat growth or funding per migrant pupil"
+"""Why school access measured by the share left behind can rise (tests/test_response.py KNOWN)."""
+
+PROVINCE_WHY = ("the rules of outsiders from the region's own province act as the outsiders' rules "
+                "of the same name do (the same eligibility code, tested there on Qingdao), on a "
+                "class that is 10% of Dehong's migrants; only the class's own switch "
+                "(hukou_province.open) is direction-tested here")
 
 _VOUCHER = {"rights.homestead.on_settle": "surrendered", "rights.homestead.paid_exit": True,
             "rights.homestead.compensation_share": 0.5}
@@ -330,6 +367,12 @@ _VOUCHER = {"rights.homestead.on_settle": "surrendered", "rights.homestead.paid_
 def _catalogue() -> list[Lever]:
     # outsiders are 15% of Dehong's migrants, under a talent condition: tested on Qingdao (60%)
     out = _hukou("hukou") + [replace(e, test_region="qingdao") for e in _hukou("hukou_outsiders")]
+    # the same-province class: the outsiders' rules again for 10% of Dehong's migrants (云南籍 not
+    # 德宏籍, seed 001 §(十六)); its curves are drawn, but its directions are those of the outsiders'
+    # entries and are tested once, on the class's own switch (tests/test_levers.py tests the group)
+    out += [replace(e, test_region="dehong", direction=None if e.name != "hukou_province.open" else e.direction,
+                    why="" if e.name == "hukou_province.open" else PROVINCE_WHY)
+            for e in _hukou("hukou_province")]
     rental_open = {"housing.public_rental_open_to": "residents"}
     out += [
         # housing
@@ -362,6 +405,23 @@ def _catalogue() -> list[Lever]:
               "to the value of hukou; one for permit holders keeps more migrants in town",
               NO_MAGNITUDE, context={"housing.rental_subsidy_yuan": 2400.0},
               context_reason="seed 003's 2,400 yuan a year"),
+        Lever("housing.rental_subsidy_takeup", "Share of qualifying renters who apply for and receive "
+              "the rental subsidy.", (0.1, 0.3, 0.6, 1.0), 1.0, "qingdao_2017 and xuchang_2024: 0.3 "
+              "(assumption: applying needs proof of income and a registered tenancy); 1 = every "
+              "qualifying renter", "+", "households count the subsidy's expected value",
+              NO_MAGNITUDE, context={"housing.rental_subsidy_yuan": 6000.0,
+                                     "housing.rental_subsidy_to": "permit"},
+              context_reason="a subsidy of 6,000 yuan a year to permit holders (seed 004's 500 "
+              "yuan a month), without which take-up has nothing to take up"),
+        Lever("housing.support_income_limit_yuan", "Income test of housing support: income per "
+              "person at most this (0 = no income test, drawn at the left although it is the loosest).",
+              (10000.0, 20000.0, 30000.0, 60000.0), 0.0,
+              "qingdao_2017 28,300 and xuchang_2024 24,600 (local 住房保障 income lines, cited there); "
+              "0 = none", None, "a looser test serves more renters, but support without hukou (permit "
+              "holders) and with it move the value of hukou in opposite directions", NO_MAGNITUDE,
+              context={"housing.rental_subsidy_yuan": 6000.0, "housing.rental_subsidy_to": "hukou"},
+              context_reason="a subsidy of 6,000 yuan a year to hukou holders, so the test gates a "
+              "benefit of settling"),
         Lever("housing.public_rental_open_to", "Public rental (公租房) open to hukou holders only or to "
               "non-hukou residents too.", ("hukou", "residents"), "hukou",
               "seeds 000 §二(二), 001 §(十六), 004 §(三) (residents)", None,
@@ -377,6 +437,10 @@ def _catalogue() -> list[Lever]:
               "to natives of the region.", (False, True), False, "seed 001 §(十六) 云南籍", None,
               "as public_rental_open_to, for outsiders", NO_MAGNITUDE, context=rental_open,
               context_reason="applies only where public rental is open to residents"),
+        Lever("housing.public_rental_province_only", "Public rental for non-hukou residents kept to "
+              "natives of the region and outsiders from the same province.", (False, True), False,
+              "seed 001 §(十六) (云南籍)", None, "it moves units between migrant classes", NO_MAGNITUDE,
+              context=rental_open, context_reason="public rental open to residents"),
         Lever("housing.public_rental_build_per_year", "Public rental units built per town and year.",
               (0, 100, 300, 600), 0, "packages 100-300 a town (assumptions on seeds 000 §八(三), 001 "
               "§(十五), 004 §(三))", None, "more units serve hukou holders and, where open, residents",
@@ -397,19 +461,35 @@ def _catalogue() -> list[Lever]:
               "schools (where enrolment is not by permit, or without a permit).",
               (0.0, 0.3, 0.6, 0.8, 1.0), 0.0, "packages 0.3-1.0: 两为主 'mainly public' read as 0.8 "
               "(seeds 000, 001), 0.6 (004), 1.0 (003)", "-", "fewer pupils are left behind",
-              NO_MAGNITUDE, outcome="left_behind_children"),
+              NO_MAGNITUDE, outcome="left_behind_share",
+              why=SEATS_WHY.format(what="admission from 0 to 1", numbers="+36,000 migrants and "
+                                   "+10,000 migrant pupils; share left behind 0.22 -> 0.28")),
         Lever("schools.enrolment_basis", "Enrolment by hukou or by residence permit.",
               ("hukou", "residence_permit"), "hukou", "seeds 001 §(二十五), 004 §(三) (permit)", "-",
               "permit holders' children enrol like hukou holders'; fewer left behind", NO_MAGNITUDE,
-              outcome="left_behind_children"),
+              outcome="left_behind_share"),
         Lever("schools.seat_growth_per_year", "Growth of public school seats per year.",
               (0.0, 0.01, 0.02, 0.04), 0.0, "packages 2-4% a year (assumptions on seeds 000 §五(五), "
               "001 §(三十四), 004 §(三))", "-", "more seats, fewer pupils left behind", NO_MAGNITUDE,
-              outcome="left_behind_children"),
+              outcome="left_behind_share"),
         Lever("schools.funding_per_migrant_child_yuan", "Funding per migrant pupil and year, turned "
               "into seats.", (0.0, 500.0, 1000.0, 2000.0), 0.0, "seed 000 §二(二) (700: 国发〔2015〕67号 "
               "benchmark), seed 003 (800)", "-", "more seats, fewer pupils left behind", NO_MAGNITUDE,
-              outcome="left_behind_children"),
+              outcome="left_behind_share"),
+        Lever("schools.operating_funds_per_migrant_pupil_yuan", "Operating money per migrant pupil that "
+              "follows the pupil into a public school (生均公用经费随学生流动).", (0.0, 700.0, 2000.0, 5000.0),
+              0.0, "seed 000 §二(二) (700, 国发〔2015〕67号 benchmark), seed 003 §二(二)6 (800); 5,000 "
+              "= half a pupil's operating cost", "-", "receiving schools admit the share of refused "
+              "pupils whose cost it covers; fewer left behind", NO_MAGNITUDE,
+              outcome="left_behind_share",
+              why=SEATS_WHY.format(what="operating money from 0 to 5,000 yuan a pupil", numbers="+3,000 "
+                                   "migrants and +730 migrant pupils, 60% of them left behind against "
+                                   "27% on average; share 0.269 -> 0.276")),
+        Lever("schools.private_school_subsidy_yuan", "Subsidy per migrant pupil to private schools "
+              "taking migrant children.", (0.0, 500.0, 1500.0, 3000.0), 0.0, "seed 001 §(二十五)¶3 "
+              "(amount unstated; dehong_2011 assumption); 3,000 = a private school's yearly cost "
+              "(fiscal.private_school_cost_yuan)", "-", "children without a public seat study in town "
+              "instead of being left behind", NO_MAGNITUDE, outcome="left_behind_share"),
         Lever("schools.local_exam_nonhukou", "Non-hukou pupils may sit local entrance exams.",
               (False, True), False, "seed 001 §(二十五), seed 003 (local 中考)", "-",
               "removes the exam penalty of staying without hukou, one advantage of hukou",
@@ -420,17 +500,31 @@ def _catalogue() -> list[Lever]:
               "'gradually equal'", "-", "services without hukou lower the value of hukou", NO_MAGNITUDE),
         Lever("services.permit_min_years", "Years of residence before the permit's services apply.",
               (0, 1, 2, 3, 5), 1, "schema default 1 (the 2015 regulation asks half a year); seed 003 0",
-              "+", "fewer permit holders, so hukou is worth more", NO_MAGNITUDE),
+              "+", "fewer permit holders, so hukou is worth more", NO_MAGNITUDE,
+              why="measured on Dashiqiao (scale 100, 3 replications, ten years): with no wait (0 "
+              "years) permit services draw far more villagers into the towns (51,200 migrants against "
+              "32,100 with the default 1 year) and more of them settle later (56,300 settled against "
+              "48,900); from 1 to 5 years settlement rises a little (50,200), as expected. The lever "
+              "acts through migration first: hukou is worth more with a longer wait, but fewer come"),
         Lever("services.insurance_portable", "Insurance contributions kept on moving between towns.",
               (False, True), False, "seeds 000 §二(二), 001 §(二十), 004 §(三)", None,
               "it eases moves between towns; settlers do not move", NO_MAGNITUDE),
+        Lever("services.flexible_insurance_share", "Share of flexible and self-employed workers who "
+              "contribute to urban employee insurance in a year (灵活就业人员参保).", (0.0, 0.3, 0.6, 1.0),
+              0.0, "xuchang_2024 0.3 (seed 003 §二(二)7, assumption on take-up); 0 = contract workers "
+              "only", "+", "more migrants accrue the insurance years an entry rule asks",
+              NO_MAGNITUDE, context={"hukou.open": False, "hukou.residence": True, "hukou.job": True,
+                                     "hukou.min_insurance_years": 2},
+              context_reason="an entry rule asking 2 insurance years (seed 002 §(五)'s ceiling), "
+              "without which accrual admits no one"),
         Lever("services.agri_subsidies_kept", "Settlers keep the agricultural subsidies of land kept.",
               (False, True), False, "seed 000 §二(三), seed 001 §(二十七)", "+",
               "settling no longer costs the subsidy", "nearest: Yan & Li (2021), 南方农村: each point "
               "of household income from farmland lowers the probability of staying in the city by "
               "~0.7 points (data/README.md)"),
         # jobs
-        Lever("jobs.reserved_jobs", "Stable jobs reserved for migrants per town and year.",
+        Lever("jobs.reserved_jobs", "Stable jobs reserved for rural migrants in a town, a standing "
+              "stock (动态储备): posts held while the job lasts, vacancies offered each year.",
               (0, 100, 500, 1500), 0, "seed 003 §二(二)4: ≥1,000 per county, ≥1,500 per urban district",
               "+", "a stable job meets the job condition", NO_MAGNITUDE),
         Lever("jobs.training_places", "Vocational training places per town and year (households).",
@@ -468,6 +562,21 @@ def _catalogue() -> list[Lever]:
               (100000.0, 150000.0, 300000.0), 150000.0, "schema default 150,000 (50 m2, assumption); "
               "qingdao_2017 300,000", "+", "units built cost more", NO_MAGNITUDE,
               outcome="public_cost_yuan", kind="parameter"),
+        Lever("fiscal.pupil_operating_cost_yuan", "Yearly operating cost of a public-school pupil "
+              "(yuan).", (8000.0, 10000.0, 12000.0, 15000.0), 10000.0, "national 生均一般公共预算教育事业费 "
+              "2017: 10,199 a primary pupil (qingdao_2017, cited there); xuchang_2024 12,000", "-",
+              "operating money covers a smaller share of a dearer pupil, so fewer are admitted",
+              NO_MAGNITUDE, outcome="left_behind_share", kind="parameter",
+              context={"schools.operating_funds_per_migrant_pupil_yuan": 2000.0},
+              context_reason="operating money of 2,000 yuan a pupil, whose share of the cost this sets"),
+        Lever("fiscal.private_school_cost_yuan", "Yearly cost of a private school per migrant pupil "
+              "(yuan).", (2000.0, 3000.0, 5000.0, 8000.0), 3000.0, "schema default 3,000 "
+              "(assumption, cited in sim/configuration/schema.py)", "+", "the subsidy covers a smaller "
+              "share of a dearer school, so more children are left behind", NO_MAGNITUDE,
+              outcome="left_behind_share", kind="parameter",
+              context={"schools.private_school_subsidy_yuan": 1500.0},
+              context_reason="a private-school subsidy of 1,500 yuan a pupil, whose share of the cost "
+              "this sets"),
         Lever("fiscal.service_cost_per_person_yuan", "Public service cost per settled person (yuan).",
               (0.0, 40000.0, 80000.0, 130000.0), 0.0, "Development Research Center of the State "
               "Council (c. 2013): ~8万 yuan a person (data/README.md); 13万 as an upper bound "

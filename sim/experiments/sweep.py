@@ -227,7 +227,7 @@ def execute(task: RunTask) -> dict[str, Any]:
         tables = frames(model)
         design = json.loads(task.design)
         extra = [pl.lit(task.point).alias("point"), pl.lit(task.package).alias("package")] + \
-            [pl.lit(v).alias(f"x.{k}") for k, v in design.items()]
+            [pl.lit(column_value(v)).alias(f"x.{k}") for k, v in design.items()]
         files = {}
         for name in task.outputs:
             if name in tables:
@@ -284,7 +284,7 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
                 else:
                     beh[f.name] = values[f.name]
             rows.append({"point": point, "package": label, "region": region_name,
-                         **{f"x.{k}": v for k, v in values.items()}})
+                         **{f"x.{k}": column_value(v) for k, v in values.items()}})
             for r in range(exp.meta.replications):
                 tasks.append(RunTask(
                     run_id=f"p{point:05d}-r{r:04d}", point=point, package=label,
@@ -297,6 +297,13 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
                     inputs=inputs, out=str(out)))
             point += 1
     return tasks, pl.DataFrame(rows)
+
+
+def column_value(value: Any) -> Any:
+    """A factor value as a design or output column holds it: a table of values (a lever such as
+    ``rights.land.on_settle_tiers``) as its JSON text, since Parquet cannot store an empty struct
+    and tables with different keys would not share one column type; anything else as it is."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict) else value
 
 
 def completed(out: Path) -> set[str]:

@@ -42,6 +42,7 @@ OUTCOME_LABELS = {
     "resident_urbanization": "resident urbanisation, final year",
     "hukou_urbanization": "hukou urbanisation (resident base), final year",
     "left_behind_children": "left-behind children, final year",
+    "left_behind_share": "share of native migrants' school-age children left behind, final year",
     "public_cost_yuan": "public cost over the horizon (yuan)",
     "group:new_generation:settled_persons": "settled persons of the new generation over the horizon",
 }

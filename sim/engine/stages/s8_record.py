@@ -22,7 +22,7 @@ from sim.configuration import SETTLEMENT_GROUPS as GROUPS
 
 # scalar tallies of a year, and per group: residents (migrants at the start of the year),
 # eligible, sum and count of intention, settled households and persons, settled residents
-POP, URBAN_RES, HUKOU_URBAN, LEFT_BEHIND, NON_HUKOU, RENTAL_SUBSIDY, HUKOU_POP = range(7)
+POP, URBAN_RES, HUKOU_URBAN, LEFT_BEHIND, NON_HUKOU, RENTAL_SUBSIDY, HUKOU_POP, MIGRANT_PUPILS = range(8)
 G_RES, G_ELIG, G_INT, G_INT_N, G_SET, G_SET_PERSONS, G_SET_RES = range(7)
 
 
@@ -37,7 +37,7 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
     public-rental tenants; per group the settlement tallies."""
     for c in prange(scal.shape[0]):
         lo, hi = chunk(c, scal.shape[0], place.size)
-        pop = hukou_pop = registered = left_behind = non_hukou = np.int64(0)  # (not int8 in plain Python)
+        pop = hukou_pop = registered = left_behind = pupils = non_hukou = np.int64(0)  # (not int8 in plain Python)
         urban_res = subsidy = 0.0
         here = np.empty(BLOCK, dtype=np.int64)  # persons at their place, per household of a block
         for b in range(lo, hi, BLOCK):
@@ -52,6 +52,7 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
                 registered += size if (native[h] or hukou_urban[h]) else 0  # hukou in the region
                 non_hukou += here[i] if away else 0
                 left_behind += (kids_school[h] - kids_with[h]) if (away & native[h]) else 0
+                pupils += kids_school[h] if (away & native[h]) else 0
             for i in range(min(BLOCK, hi - b)):  # per place, town and group
                 h = at(b, i)
                 size = workers[h] + elders[h] + kids_pre[h] + kids_school[h]
@@ -93,14 +94,14 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
         scal[c, POP], scal[c, HUKOU_URBAN] = pop, hukou_pop
         scal[c, LEFT_BEHIND], scal[c, NON_HUKOU] = left_behind, non_hukou
         scal[c, URBAN_RES], scal[c, RENTAL_SUBSIDY] = urban_res, subsidy
-        scal[c, HUKOU_POP] = registered
+        scal[c, HUKOU_POP], scal[c, MIGRANT_PUPILS] = registered, pupils
 
 
 def tally(m: SettlementModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The year's tallies (unscaled): scalars, [3, towns] and [groups, 7] (see :func:`_tally`)."""
     hh, T, lv = m.hh, m.T, m.levers
     chunks = n_chunks()
-    scal = np.zeros((chunks, 7))
+    scal = np.zeros((chunks, 8))
     towns = np.zeros((chunks, 3, T))
     grp = np.zeros((chunks, len(GROUPS), 7))
     settled = np.zeros(hh.n, dtype=np.bool_)
@@ -152,6 +153,9 @@ def record(m: SettlementModel) -> None:
         "settlement_intention": all_[G_INT] / all_[G_INT_N] if all_[G_INT_N] else nan,
         "eligible_share": all_[G_ELIG] / all_[G_RES] if all_[G_RES] else nan,
         "left_behind_children": scal[LEFT_BEHIND] * k,
+        # of the school-age children of native migrants without town hukou: the count moves with
+        # how many migrants settle (settlers leave it), the share with school access
+        "left_behind_share": scal[LEFT_BEHIND] / scal[MIGRANT_PUPILS] if scal[MIGRANT_PUPILS] else nan,
         "land_exited_mu": c["land_exited_mu"],
         "homesteads_exited": c["homesteads_exited"],
         "collective_shares_exited": c["collective_shares_exited"],
