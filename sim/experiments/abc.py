@@ -338,8 +338,10 @@ def sampler(workers: int, scheduler: str | None = None):
 
 def run_abc(spec: AbcSpec, *, population_size: int | None = None, generations: int | None = None,
             workers: int = 2, scheduler: str | None = None, db: Path | None = None,
-            progress: bool = True) -> tuple[pl.DataFrame, dict]:
-    """Run ABC-SMC; return the last population (parameters, weight) and run facts."""
+            progress: bool = True, max_simulations: int | None = None) -> tuple[pl.DataFrame, dict]:
+    """Run ABC-SMC; return the last population (parameters, weight) and run facts. It stops after
+    ``generations``, or once ``max_simulations`` particles have been simulated in all (pyabc's
+    budget; the last complete generation is returned)."""
     import logging
 
     import pyabc
@@ -358,7 +360,8 @@ def run_abc(spec: AbcSpec, *, population_size: int | None = None, generations: i
         print(f"sim calibrate --abc: history in {db} (a run stopped early can be finished with "
               f"--from-db {db})", flush=True)
     abc.new(f"sqlite:///{db}", observed(spec))
-    abc.run(max_nr_populations=generations or spec.meta.generations)
+    abc.run(max_nr_populations=generations or spec.meta.generations,
+            max_total_nr_simulations=max_simulations or np.inf)
     return from_history(db)
 
 

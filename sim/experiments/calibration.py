@@ -426,8 +426,10 @@ def abc_docs() -> list[str]:
     for r in rep["statistics"]:
         L.append(f"| `{r['statistic']}` | {r['observed']:.4g} | {r['median']:.4g} | "
                  f"[{r['q05']:.4g}, {r['q95']:.4g}] |")
-    L += ["", "Directions (children, generation, city size) are met when the simulated contrast is above 0.", "",
-          "### Marginals", "", "| parameter | prior | mean | 5% | median | 95% | identified | source of the prior |",
+    L += ["", "Directions (children, generation, city size) are met when the simulated contrast is above 0.", ""]
+    if "re_evaluated" in rep:  # the same draws, simulated again on a later model
+        L += [f"Re-evaluated on {rep['re_evaluated']['date']}: {rep['re_evaluated']['note']}.", ""]
+    L += ["### Marginals", "", "| parameter | prior | mean | 5% | median | 95% | identified | source of the prior |",
           "|---|---|---|---|---|---|---|---|"]
     for m in rep["marginals"]:
         L.append(f"| `{m['parameter']}` | [{m['prior'][0]:g}, {m['prior'][1]:g}] | {m['mean']:.3g} | {m['q05']:.3g} | "
