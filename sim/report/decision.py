@@ -53,13 +53,15 @@ def _sig(x: float, digits: int = 3) -> float:
     return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-def count(x: float | None, signed: bool = False) -> str:
-    """Persons or households: three significant figures, 万 from 100,000 up."""
+def count(x: float | None, signed: bool = False, unit: float | None = None) -> str:
+    """Persons or households: three significant figures, in 万 from 100,000 up (or in the
+    ``unit`` given, 1 or 1e4, so that numbers read together share one)."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
+    sign = "+" if signed and x > 0 else ("−" if x < 0 and _sig(x) != 0 else "")
     a = abs(_sig(x))
-    if a >= 100_000:
+    unit = unit if unit is not None else (1e4 if a >= 100_000 else 1.0)
+    if unit == 1e4:
         return f"{sign}{a / 1e4:,.1f}万"
     return f"{sign}{a:,.0f}"
 
@@ -75,31 +77,41 @@ def pp(x: float | None) -> str:
     """A difference of rates in percentage points (百分点), signed."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    v = 100 * x
-    sign = "+" if v > 0.005 else ("−" if v < -0.005 else "±")
-    return f"{sign}{abs(v):.2f} pp"
+    v = round(100 * x, 1)
+    sign = "+" if v > 0 else ("−" if v < 0 else "±")
+    return f"{sign}{abs(v):.1f} pp"
 
 
-def yuan(x: float | None, signed: bool = False) -> str:
-    """Yuan in 亿 (10^8) or 万 (10^4), three significant figures."""
+def yuan(x: float | None, signed: bool = False, unit: float | None = None) -> str:
+    """Yuan in 亿 (10^8) or 万 (10^4), three significant figures (or in the ``unit`` given)."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
     a = abs(x)
-    if a >= 1e8:
-        return f"{sign}{_sig(a / 1e8):,g}亿 yuan"
-    if a >= 1e4:
-        return f"{sign}{_sig(a / 1e4):,g}万 yuan"
-    return f"{sign}{_sig(a):,.0f} yuan"
+    sign = "+" if signed and x > 0 else ("−" if x < 0 else "")
+    unit = unit if unit is not None else (1e8 if a >= 1e8 else 1e4 if a >= 1e4 else 1.0)
+    if unit == 1.0:
+        return f"{sign}{_sig(a):,.0f} yuan"
+    shown = _sig(a / unit) if a >= unit else round(a / unit, 2)
+    return f"{sign}{shown:,g}{'亿' if unit == 1e8 else '万'} yuan"
 
 
-def value(kind: str, x: float | None, signed: bool = False) -> str:
+def unit_of(kind: str, *xs: float | None) -> float | None:
+    """The one unit numbers read together are shown in: that of the largest."""
+    big = max((abs(x) for x in xs if x is not None and math.isfinite(x)), default=0.0)
+    if kind == "count":
+        return 1e4 if big >= 100_000 else 1.0
+    if kind == "yuan":
+        return 1e8 if big >= 1e8 else 1e4 if big >= 1e4 else 1.0
+    return None
+
+
+def value(kind: str, x: float | None, signed: bool = False, unit: float | None = None) -> str:
     """A number of ``kind`` (``pct``, ``count`` or ``yuan``) as text; a signed rate is in pp."""
     if kind == "pct":
         return pp(x) if signed else pct(x)
     if kind == "yuan":
-        return yuan(x, signed)
-    return count(x, signed)
+        return yuan(x, signed, unit)
+    return count(x, signed, unit)
 
 
 def metric_kind(metric: str) -> str:
@@ -132,13 +144,14 @@ class Stat:
                    float(s.quantile(0.95, "linear")), s.len())
 
     def text(self, kind: str, signed: bool = False) -> str:
-        """``mean [lo to hi]``."""
+        """``mean [lo to hi]`` in one unit (the mean alone when the range is one value)."""
         if self.n == 0:
             return "n/a"
-        if self.n == 1:
-            return value(kind, self.mean, signed)
-        return (f"{value(kind, self.mean, signed)} [{value(kind, self.lo, signed)} to "
-                f"{value(kind, self.hi, signed)}]")
+        u = unit_of(kind, self.mean, self.lo, self.hi)
+        mean, lo, hi = (value(kind, x, signed, u) for x in (self.mean, self.lo, self.hi))
+        if self.n == 1 or lo == hi:
+            return mean
+        return f"{mean} [{lo} to {hi}]"
 
 
 @dataclass(frozen=True)
@@ -391,8 +404,10 @@ class TargetRow:
         """The goal with its tolerance: "about 20,000 ± 5,000 (15,000 to 25,000)"."""
         if self.op == "~":
             lo, hi = self.goal - self.tolerance, self.goal + self.tolerance
-            tol = (f"{100 * self.tolerance:.1f} pp" if self.kind == "pct" else value(self.kind, self.tolerance))
-            return f"about {value(self.kind, self.goal)} ± {tol} ({value(self.kind, lo)} to {value(self.kind, hi)})"
+            u = unit_of(self.kind, self.goal, lo, hi)
+            tol = (f"{100 * self.tolerance:.1f} pp" if self.kind == "pct" else value(self.kind, self.tolerance, unit=u))
+            return (f"about {value(self.kind, self.goal, unit=u)} ± {tol} ({value(self.kind, lo, unit=u)} "
+                    f"to {value(self.kind, hi, unit=u)})")
         return f"{'at least' if self.op == '>=' else 'at most'} {value(self.kind, self.goal)}"
 
     @property
@@ -419,7 +434,7 @@ class TargetRow:
     def simulated_text(self) -> str:
         if self.mean is None:
             return "n/a"
-        return f"{value(self.kind, self.mean)} [{value(self.kind, self.lo)} to {value(self.kind, self.hi)}]"
+        return Stat(self.mean, self.lo, self.hi, self.n).text(self.kind)
 
 
 @dataclass(frozen=True)
@@ -834,7 +849,9 @@ def lever_rows(policy: Policy, baseline: Policy | None) -> list[LeverRow]:
     def what(group: str, fld: str) -> str:
         key = f"{group}.{fld}"
         entry = CATALOGUE.get(key)
-        return entry.what if entry is not None else fld.replace("_", " ")
+        if entry is None:
+            return fld.replace("_", " ")
+        return entry.what.split(", for natives")[0].split(", for outsiders")[0].rstrip(".") + "."
 
     def entries(pol: Policy) -> list[tuple[str, Any, str, str]]:
         last: dict[str, tuple[str, Any, str, str]] = {}

@@ -150,7 +150,8 @@ def _targets_table(s: dc.Summary, i: int) -> Markup:
 def _cost_table(s: dc.Summary, i: int) -> Markup:
     c = s.cost
     py = c.per_year
-    extra = (c.extra_settler.text("yuan") if c.extra_settler is not None
+    extra = (dc.Stat(c.extra_point, c.extra_settler.lo, c.extra_settler.hi, c.extra_settler.n).text("yuan")
+             if c.extra_settler is not None
              else (f"{dc.yuan(c.extra_point)} (ratio of the means; {c.extra_why})" if c.extra_point is not None
                    else c.extra_why))
     rows = [
@@ -233,7 +234,7 @@ def _card_view(s: dc.Summary, i: int, tables: bool = True) -> dict[str, Any]:
             text += f" vs {dc.pct(e.baseline.mean)} ({dc.pp(e.diff.mean)})"
         lines.append((f"{zh}, {y1}", text))
     effect["lines"] = lines
-    targets = [{"label": t.label, "goal": t.goal_text, "when": t.when, "simulated": t.simulated_text,
+    targets = [{"label": t.label, "goal": t.goal_text, "when": t.when, "detail": f"simulated {t.simulated_text}",
                 "prob": t.probability_text, "cls": _pill(t.share),
                 "base": (f"baseline {t.baseline_text}" if b is not None and t.baseline_share is not None else "")}
                for t in s.targets]
@@ -255,7 +256,8 @@ def _card_view(s: dc.Summary, i: int, tables: bool = True) -> dict[str, Any]:
     if b is not None and not s.paired:
         against += " The two ran with different seeds, so the differences are not paired."
     view = {"heading": heading, "against": against, "effect": effect, "targets": targets,
-            "targets_note": s.targets_note, "cost": cost, "has_baseline": b is not None,
+            "targets_note": s.targets_note, "cost": cost,
+            "targets_caption": "replications meeting each" + (" (baseline in brackets)" if b is not None else ""),
             "sentences": s.sentences(), "tables": []}
     if tables:
         view["tables"] = [
@@ -287,6 +289,16 @@ def factor_label(name: str) -> str:
     return f"behaviour parameter {name}"
 
 
+def factor_short(name: str) -> str:
+    """A design factor in a few words: the lever's field (and where, unless region-wide)."""
+    parts = name.split(".")
+    if parts[0] in dc.LEVER_GROUPS:
+        group, layer, fld, _ = dc._split(name)
+        where = "" if layer in ("default", "") else f" ({dc._where(layer, None)})"
+        return fld.split(".")[-1].replace("_", " ").replace("nonhukou", "non-hukou") + where
+    return name.replace("_", " ")
+
+
 def _sweep_cards(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary]) -> list[dict[str, Any]]:
     """One summary per package of a factor sweep, read across its design points."""
     views = []
@@ -300,7 +312,7 @@ def _sweep_cards(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary])
         t = tab.filter(pl.col("package") == label)
 
         def setting(s: dc.Summary) -> str:
-            return "; ".join(f"{factor_label(k)} = {dc.lever_text(k.split('.')[-1], v)}" for k, v in s.point.items())
+            return ", ".join(f"{factor_short(k)} {dc.lever_text(k.split('.')[-1], v)}" for k, v in s.point.items())
 
         col = "settled_persons_diff" if b is not None else "settled_persons"
         vals = t[col].drop_nulls()
@@ -312,21 +324,24 @@ def _sweep_cards(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary])
                                 f" across the {t.height} settings, {first.years[0]}–{first.years[1]}"),
                   "range": f"lowest at {setting(lo_s)}; highest at {setting(hi_s)}",
                   "lines": [("factors varied", "; ".join(factor_label(f.removeprefix('x.')) for f in factors))]}
+        effect["range"] = f"lowest at {setting(lo_s)}; highest at {setting(hi_s)}"
         targets = []
         for k, tr in enumerate(first.targets):
             shares = [(s, s.targets[k].share) for s in mine if len(s.targets) > k and s.targets[k].share is not None]
             ok = [s for s, sh in shares if sh >= 0.5]
             cheapest = min(ok, key=lambda s: s.cost.per_year.package.mean) if ok else None
             best = max(shares, key=lambda x: x[1]) if shares else None
-            goal = f"{tr.goal_text}, {tr.when}"
             if cheapest is not None:
-                sim = (f"met in at least half the replications at {len(ok)} of {len(shares)} settings; the cheapest: "
-                       f"{setting(cheapest)} ({dc.yuan(cheapest.cost.per_year.package.mean)} a year)")
+                sim = (f"cheapest setting meeting it in at least half the replications: {setting(cheapest)} "
+                       f"({dc.yuan(cheapest.cost.per_year.package.mean)} a year)")
+            elif best is not None and best[1] == 0:
+                sim = "met at no setting in any replication"
             elif best is not None:
-                sim = f"met in at least half the replications at no setting; closest: {setting(best[0])}"
+                sim = (f"met in at least half the replications at no setting; closest: {setting(best[0])} "
+                       f"({100 * best[1]:.0f}% of replications)")
             else:
                 sim = "not simulated"
-            targets.append({"label": tr.label, "goal": goal, "when": "", "simulated": sim,
+            targets.append({"label": tr.label, "goal": tr.goal_text, "when": tr.when, "detail": sim,
                             "prob": f"{len(ok)} of {len(shares)} settings", "cls": _pill(len(ok) / len(shares) if shares else None),
                             "base": ""})
         costs = t["public_cost"].drop_nulls()
@@ -339,7 +354,8 @@ def _sweep_cards(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary])
         views.append({"heading": first.package.display + (f" ({first.package.name})" if first.package.title else ""),
                       "against": (f"Against {b.display} ({b.name}) at the same lever values: {first.why}." if b
                                   else "No baseline: levels only."),
-                      "effect": effect, "targets": targets, "has_baseline": False,
+                      "effect": effect, "targets": targets,
+                      "targets_caption": "design settings at which at least half the replications meet each",
                       "targets_note": first.targets_note or "The package states no numeric targets.",
                       "cost": cost, "sentences": [], "tables": []})
     return views
@@ -349,7 +365,7 @@ def _sweep_section(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary
     """The factor sweep's section: response curves and every design point in a table."""
     factors = [c for c in tab.columns if c.startswith("x.")]
     target_names = sums[0].targets if sums else []
-    fig = viewer.fig_response(tab, [factor_label(f.removeprefix("x.")) for f in factors],
+    fig = viewer.fig_response(tab, [factor_short(f.removeprefix("x.")) for f in factors],
                               [t.label for t in target_names],
                               {lab: dc.packages(res)[lab].name for lab in tab["package"].unique().to_list()})
     data = viewer.save_png(fig, out / "response.png")
@@ -367,7 +383,7 @@ def _sweep_section(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary
             v = r.get(f"target{k}")
             row[f"t{k}"] = f"{100 * v:.0f}%" if v is not None else "—"
         rows.append(row)
-    labels = {"package": "Package", **{f: factor_label(f.removeprefix("x.")) for f in factors},
+    labels = {"package": "Package", **{f: factor_short(f.removeprefix("x.")) for f in factors},
               "settled": "Settled persons a year 落户人数", "effect": "Effect vs baseline",
               "hukou": "户籍人口城镇化率, final year", "cost": "Public cost a year",
               "extra": "Cost per additional settler",

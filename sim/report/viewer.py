@@ -527,15 +527,18 @@ def fig_response(table: pl.DataFrame, factor_names: list[str], targets: list[str
     packages = table["package"].unique(maintain_order=True).to_list()
     x = factors[0]
     others = factors[1:]
-    ncol = len(outcomes)
-    fig, axes = plt.subplots(len(packages), ncol, figsize=(3.3 * ncol, 2.9 * len(packages)), squeeze=False)
+    ncol = min(4, len(outcomes))
+    per = -(-len(outcomes) // ncol)  # rows of panels per package
+    fig, axes = plt.subplots(per * len(packages), ncol, figsize=(3.4 * ncol, 2.8 * per * len(packages)),
+                             squeeze=False)
     cmap = plt.get_cmap("viridis")
+    sampled, combos = False, [()]
     for r, pkg in enumerate(packages):
         sub = table.filter(pl.col("package") == pkg)
         combos = sub.select(others).unique(maintain_order=True).rows() if others else [()]
-        sampled = len(combos) == sub.height and sub.height > 1 and others
+        sampled = bool(others) and len(combos) == sub.height and sub.height > 1
         for c, (col, title, k) in enumerate(outcomes):
-            ax = axes[r, c]
+            ax = axes[r * per + c // ncol, c % ncol]
             if sampled:
                 ax.scatter(sub[x].cast(pl.Float64), sub[col].cast(pl.Float64) * k, s=12)
             else:
@@ -547,15 +550,18 @@ def fig_response(table: pl.DataFrame, factor_names: list[str], targets: list[str
                     lab = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo) or None
                     ax.plot(line[x].cast(pl.Float64), line[col].cast(pl.Float64) * k, "o-", ms=3,
                             color=cmap(i / max(len(combos) - 1, 1)), label=lab)
-            ax.set_title(title if len(title) < 48 else title[:46] + "…", fontsize=9)
-            if r == len(packages) - 1:
-                ax.set_xlabel(factor_names[0] if len(factor_names[0]) < 60 else factor_names[0][:58] + "…", fontsize=8)
+            import textwrap
+
+            ax.set_title(textwrap.fill(f"{names.get(pkg, pkg)}: {title}", 46), fontsize=8)
+            ax.set_xlabel(factor_names[0], fontsize=8)
             if col.startswith("target"):
                 ax.set_ylim(-5, 105)
-        axes[r, 0].set_ylabel(names.get(pkg, pkg), fontsize=9)
+                ax.set_ylabel("% of replications", fontsize=8)
+        for c in range(len(outcomes), per * ncol):
+            axes[r * per + c // ncol, c % ncol].axis("off")
     if others and not sampled and len(combos) > 1:
-        axes[0, -1].legend(title="; ".join(n if len(n) < 50 else n[:48] + "…" for n in factor_names[1:]),
-                           fontsize=7, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        axes[0, -1].legend(title="; ".join(factor_names[1:]), fontsize=7, title_fontsize=7, frameon=False,
+                           loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
