@@ -62,7 +62,7 @@ def count(x: float | None, signed: bool = False, unit: float | None = None) -> s
     a = abs(_sig(x))
     unit = unit if unit is not None else (1e4 if a >= 100_000 else 1.0)
     if unit == 1e4:
-        return f"{sign}{a / 1e4:,.1f}万"
+        return f"{sign}{a / 1e4:,.0f}万" if a >= 1e7 else f"{sign}{a / 1e4:,.1f}万"
     return f"{sign}{a:,.0f}"
 
 
@@ -394,6 +394,7 @@ class TargetRow:
     baseline_share: float | None
     baseline_mean: float | None
     by_construction: str
+    note: str = ""  # how the document's value became the goal (pro-rating, what came before the run)
 
     @property
     def kind(self) -> str:
@@ -468,6 +469,7 @@ class Summary:
     targets_note: str
     groups: list[GroupRow]
     point: dict[str, Any] = field(default_factory=dict)
+    point_id: int | None = None
 
     def effect(self, key: str) -> Effect | None:
         return next((e for e in self.effects if e.indicator.key == key), None)
@@ -561,8 +563,19 @@ def _targets(pkg: Package, metrics: pl.DataFrame, towns: pl.DataFrame | None,
             op=r["op"], goal=r["target"], tolerance=r.get("tolerance") or 0.0, mean=r["mean"],
             lo=r["lo90"], hi=r["hi90"], share=r["share_met"], n=n, status=r["status"],
             baseline_share=b["share_met"] if b else None, baseline_mean=b["mean"] if b else None,
-            by_construction=r.get("by_construction") or ""))
+            by_construction=r.get("by_construction") or "", note=_goal_note(r)))
     return rows, ""
+
+
+def _goal_note(r: dict[str, Any]) -> str:
+    """How a summed target's goal follows from the document's value: pro-rated to the run's
+    years, less what was counted before the run (as ``sim targets`` prints it)."""
+    prorate, offset = r.get("prorate"), r.get("offset")
+    if prorate in (None, 1.0) and not offset:
+        return ""
+    kind = metric_kind(r["metric"])
+    return (f"the document's {value(kind, r['document_value'])} × {prorate:g} for the run's years"
+            + (f"; {value(kind, offset)} counted before the run is added to the simulated sum" if offset else ""))
 
 
 def _select(df: pl.DataFrame | None, label: str, point: int | None) -> pl.DataFrame | None:
@@ -625,7 +638,7 @@ def summarise(res, pkg: Package, base: Package | None, why: str, point: int | No
         row = res.design.filter(pl.col("point") == point)
         pt = {c.removeprefix("x."): row[c][0] for c in row.columns if c.startswith("x.")} if row.height else {}
     return Summary(pkg, base, why, (y0 + 1, y1), a.height, paired, effects, cost, targets, note,
-                   group_rows, pt)
+                   group_rows, pt, point)
 
 
 def _group_rows(groups: pl.DataFrame | None, base: pl.DataFrame | None) -> list[GroupRow]:
@@ -826,7 +839,7 @@ def lever_text(fld: str, v: Any) -> str:
             return f"{v:,.0f} yuan"
         if fld.endswith("_m2"):
             return f"{v:,g} m²"
-        return f"{v:,g}"
+        return f"{_sig(float(v), 3):,g}" if isinstance(v, float) else f"{v:,}"
     return str(v).replace("_", " ")
 
 

@@ -129,7 +129,7 @@ def _targets_table(s: dc.Summary, i: int) -> Markup:
     rows = []
     for t in s.targets:
         rows.append({"target": f"{t.label}{SUB}{t.source}",
-                     "goal": f"{t.goal_text}{SUB}{t.when}",
+                     "goal": f"{t.goal_text}{SUB}{t.when}" + (f"; {t.note}" if t.note else ""),
                      "definition": t.definition or "—",
                      "sim": t.simulated_text,
                      "p": t.probability_text,
@@ -234,7 +234,8 @@ def _card_view(s: dc.Summary, i: int, tables: bool = True) -> dict[str, Any]:
             text += f" vs {dc.pct(e.baseline.mean)} ({dc.pp(e.diff.mean)})"
         lines.append((f"{zh}, {y1}", text))
     effect["lines"] = lines
-    targets = [{"label": t.label, "goal": t.goal_text, "when": t.when, "detail": f"simulated {t.simulated_text}",
+    targets = [{"label": t.label, "goal": t.goal_text, "when": t.when,
+                "detail": f"simulated {dc.value(t.kind, t.mean)}" if t.mean is not None else "not simulated",
                 "prob": t.probability_text, "cls": _pill(t.share),
                 "base": (f"baseline {t.baseline_text}" if b is not None and t.baseline_share is not None else "")}
                for t in s.targets]
@@ -312,7 +313,9 @@ def _sweep_cards(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary])
         t = tab.filter(pl.col("package") == label)
 
         def setting(s: dc.Summary) -> str:
-            return ", ".join(f"{factor_short(k)} {dc.lever_text(k.split('.')[-1], v)}" for k, v in s.point.items())
+            items = list(s.point.items())
+            text = ", ".join(f"{factor_short(k)} {dc.lever_text(k.split('.')[-1], v)}" for k, v in items[:3])
+            return text + (f" and {len(items) - 3} more (design point {s.point_id})" if len(items) > 3 else "")
 
         col = "settled_persons_diff" if b is not None else "settled_persons"
         vals = t[col].drop_nulls()
@@ -365,7 +368,8 @@ def _sweep_section(res: viewer.Results, tab: pl.DataFrame, sums: list[dc.Summary
     """The factor sweep's section: response curves and every design point in a table."""
     factors = [c for c in tab.columns if c.startswith("x.")]
     target_names = sums[0].targets if sums else []
-    fig = viewer.fig_response(tab, [factor_short(f.removeprefix("x.")) for f in factors],
+    method = ((res.manifest.get("design") or {}).get("method")) or "grid"
+    fig = viewer.fig_response(tab, [factor_short(f.removeprefix("x.")) for f in factors], method in ("grid", "none"),
                               [t.label for t in target_names],
                               {lab: dc.packages(res)[lab].name for lab in tab["package"].unique().to_list()})
     data = viewer.save_png(fig, out / "response.png")
@@ -579,7 +583,10 @@ def report(folder: str | Path, out: str | Path | None = None, baseline: str | No
             raise ResultsError(f"{res.folder}: no design point has finished runs")
         cards = _sweep_cards(res, tab, sums)
         sweep = _sweep_section(res, tab, sums, out)
-        figures: list[dict[str, Any]] = []
+        figures: list[dict[str, Any]] = [{
+            "id": "per-point", "title": "Figures per design point",
+            "missing": ("A sweep that varies factors is drawn as response curves by lever value "
+                        "(above), not one series per design point.")}]
         lever_sums = [s for s in sums if s.point == sums[0].point] if sums else []
     else:
         sums = dc.summaries(res, baseline)

@@ -8,15 +8,13 @@ series by package (and design point, when a sweep varies factors).
 
 Every figure function takes :class:`Results` and returns a matplotlib Figure; a folder missing
 what a figure needs raises :class:`ResultsError` naming the folder and the missing column,
-rather than drawing an empty chart. :func:`report` writes ``report.html`` (images inlined as
-base64, no scripts, opens offline) and the figures as PNG files. The notebook
-``results/viewer.ipynb`` only calls these functions.
+rather than drawing an empty chart. :func:`report` writes the decision report
+(:mod:`sim.report.document`: ``report.html``, images inlined, no scripts, opens offline) and the
+figures as PNG files. The notebook ``results/viewer.ipynb`` only calls these functions.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
 from dataclasses import dataclass, field
@@ -114,30 +112,6 @@ def uncertainty(manifest: dict) -> str:
     beh = manifest.get("behaviour")
     label = manifest.get("uncertainty") or (beh.get("uncertainty") if isinstance(beh, dict) else None)
     return label or "what the bands cover is not recorded (results of an older version)"
-
-
-def provenance_html(manifest: dict) -> str:
-    """The report's provenance line, written from the manifest: the behaviour file (and whether
-    it is the calibrated one), its hash, the commit, and the command that made the results."""
-    prov = manifest.get("provenance") or {}
-    beh = prov.get("behaviour")
-    if not beh:
-        what = ("Behaviour: not recorded in the manifest (results written by an older version, or "
-                "parameters passed as an object).")
-    else:
-        name = Path(beh["path"]).name
-        kind = ("posterior ensemble of the pattern calibration, one draw per replication "
-                "(docs/calibration.md)" if name == "posterior.csv"
-                else "posterior mean of the pattern calibration (docs/calibration.md)" if name == "posterior.mean.toml"
-                else "calibrated on the national series (docs/calibration.md)" if name.startswith("calibrated")
-                else "hand-set, not calibrated" if name == "default.toml" else "a user's file")
-        what = (f"Behaviour: <code>{html.escape(beh['path'])}</code> ({kind}; sha256 "
-                f"{html.escape(beh['sha256'][:12])}…). Levels depend on these parameters: compare "
-                "packages on common random numbers rather than read levels as forecasts.")
-    commit = html.escape(str(prov.get("commit", "not recorded")))
-    command = html.escape(" ".join(str(a) for a in prov.get("command", [])) or "not recorded")
-    return (f'<p class="doc">{what} Commit <code>{commit}</code>; command <code>{command}</code>; '
-            f'versions: {html.escape(", ".join(f"{k} {v}" for k, v in prov.get("versions", {}).items()))}.</p>')
 
 
 def load(folder: str | Path) -> Results:
@@ -515,43 +489,63 @@ RESPONSE_OUTCOMES = [("settled_persons", "persons settling a year (落户)", 1.0
                      ("public_cost", "public cost a year (亿 yuan)", 1e-8)]
 
 
-def fig_response(table: pl.DataFrame, factor_names: list[str], targets: list[str],
+def fig_response(table: pl.DataFrame, factor_names: list[str], grid: bool, targets: list[str],
                  names: dict[str, str]) -> plt.Figure:
-    """A factor sweep's response curves: per package (a row of panels), each outcome and each
-    target's probability against the value of the first factor, one line per combination of the
-    other factors' values (a sampled design, where no two points share them, shows points).
-    ``table`` is :func:`sim.report.decision.design_summary`'s (one row per design point)."""
+    """A factor sweep's response curves. ``table`` is
+    :func:`sim.report.decision.design_summary`'s (one row per design point).
+
+    A grid design (``grid``): per package, each outcome and each target's probability against
+    the first factor's value, one line per combination of the other factors' values (a legend
+    when there are at most eight). A sampled design (Latin hypercube, Sobol, Morris): per
+    package and outcome, the design points against each factor in turn."""
+    import textwrap
+
     factors = [c for c in table.columns if c.startswith("x.")]
     outcomes = [o for o in RESPONSE_OUTCOMES if o[0] in table.columns and table[o[0]].drop_nulls().len()]
-    outcomes += [(f"target{k}", f"P(meet) {t}", 100.0) for k, t in enumerate(targets[:4])]
     packages = table["package"].unique(maintain_order=True).to_list()
+    cmap = plt.get_cmap("viridis")
+    if not grid:  # a sampled design: every factor on its own x axis
+        outcomes = outcomes[:2]
+        ncol = min(6, len(factors))
+        per = -(-len(factors) // ncol)
+        nrows = per * len(outcomes) * len(packages)
+        fig, axes = plt.subplots(nrows, ncol, figsize=(2.6 * ncol, 2.3 * nrows), squeeze=False)
+        row = 0
+        for pkg in packages:
+            sub = table.filter(pl.col("package") == pkg)
+            for col, title, k in outcomes:
+                for i, (f, fname) in enumerate(zip(factors, factor_names)):
+                    ax = axes[row + i // ncol, i % ncol]
+                    ax.scatter(sub[f].cast(pl.Float64), sub[col].cast(pl.Float64) * k, s=8)
+                    ax.set_xlabel(fname, fontsize=8)
+                    ax.set_title(textwrap.fill(f"{names.get(pkg, pkg)}: {title}", 40), fontsize=7)
+                    ax.tick_params(labelsize=7)
+                for i in range(len(factors), per * ncol):
+                    axes[row + i // ncol, i % ncol].axis("off")
+                row += per
+        fig.tight_layout()
+        return fig
+    outcomes += [(f"target{k}", f"P(meet) {t}", 100.0) for k, t in enumerate(targets[:4])]
     x = factors[0]
     others = factors[1:]
     ncol = min(4, len(outcomes))
     per = -(-len(outcomes) // ncol)  # rows of panels per package
     fig, axes = plt.subplots(per * len(packages), ncol, figsize=(3.4 * ncol, 2.8 * per * len(packages)),
                              squeeze=False)
-    cmap = plt.get_cmap("viridis")
-    sampled, combos = False, [()]
+    combos: list[tuple] = [()]
     for r, pkg in enumerate(packages):
         sub = table.filter(pl.col("package") == pkg)
         combos = sub.select(others).unique(maintain_order=True).rows() if others else [()]
-        sampled = bool(others) and len(combos) == sub.height and sub.height > 1
         for c, (col, title, k) in enumerate(outcomes):
             ax = axes[r * per + c // ncol, c % ncol]
-            if sampled:
-                ax.scatter(sub[x].cast(pl.Float64), sub[col].cast(pl.Float64) * k, s=12)
-            else:
-                for i, combo in enumerate(combos):
-                    cond = pl.lit(True)
-                    for f, v in zip(others, combo):
-                        cond = cond & (pl.col(f) == v)
-                    line = sub.filter(cond).sort(x)
-                    lab = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo) or None
-                    ax.plot(line[x].cast(pl.Float64), line[col].cast(pl.Float64) * k, "o-", ms=3,
-                            color=cmap(i / max(len(combos) - 1, 1)), label=lab)
-            import textwrap
-
+            for i, combo in enumerate(combos):
+                cond = pl.lit(True)
+                for f, v in zip(others, combo):
+                    cond = cond & (pl.col(f) == v)
+                line = sub.filter(cond).sort(x)
+                lab = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo) or None
+                ax.plot(line[x].cast(pl.Float64), line[col].cast(pl.Float64) * k, "o-", ms=3,
+                        color=cmap(i / max(len(combos) - 1, 1)), label=lab)
             ax.set_title(textwrap.fill(f"{names.get(pkg, pkg)}: {title}", 46), fontsize=8)
             ax.set_xlabel(factor_names[0], fontsize=8)
             if col.startswith("target"):
@@ -559,9 +553,12 @@ def fig_response(table: pl.DataFrame, factor_names: list[str], targets: list[str
                 ax.set_ylabel("% of replications", fontsize=8)
         for c in range(len(outcomes), per * ncol):
             axes[r * per + c // ncol, c % ncol].axis("off")
-    if others and not sampled and len(combos) > 1:
+    if others and 1 < len(combos) <= 8:
         axes[0, -1].legend(title="; ".join(factor_names[1:]), fontsize=7, title_fontsize=7, frameon=False,
                            loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    elif others:
+        fig.suptitle(f"one line per combination of {'; '.join(factor_names[1:])} ({len(combos)} lines, "
+                     "dark to light in design order)", fontsize=8)
     fig.tight_layout()
     return fig
 
