@@ -111,6 +111,7 @@ def test_effect_has_the_planners_sign_and_matches_the_parquet(sweep, page, tmp_p
     # cost per additional settler: the extra cost over the extra persons settled
     extra = (a["cost"] - b["cost"]).sum() / (a["settled_total"] - b["settled_total"]).sum()
     assert extra > 0 and s.cost.extra_point == pytest.approx(extra)
+    assert s.cost.per_settler.mean == pytest.approx(a["cost"].sum() / a["settled_total"].sum())
     card = re.search(r'id="effect".*?</div>\s*</div>', page, re.S).group(0)
     assert f'<div class="big">{dc.count(diff, signed=True)}</div>' in card and "more than under the baseline" in card
     # named the other way round, the same difference reads negative
@@ -186,3 +187,17 @@ def test_factor_sweep_gets_response_curves_and_its_targets(tmp_path):
     assert "states no numeric targets" not in text and "about 400 settled a year" in text
     assert "of 2 settings" in text
     assert "non-hukou admission share" in text  # the lever by name, not a point number
+
+
+def test_an_extra_section_is_placed_and_escaped(sweep, tmp_path, monkeypatch):
+    """A section added through EXTRA_SECTIONS (a map, a search front) appears, its text escaped;
+    one that returns None adds nothing."""
+    from sim.report import document
+
+    def mine(res, out):
+        return document.Section("extra-map", "Map <b>地图</b>", doc=f"{len(res.labels)} packages")
+
+    monkeypatch.setattr(document, "EXTRA_SECTIONS", [mine, lambda res, out: None])
+    text = report(sweep, tmp_path / "r").read_text()
+    assert '<section id="extra-map">' in text and "Map &lt;b&gt;地图&lt;/b&gt;" in text
+    assert "2 packages" in text and text.count("<section id=") == 6  # summary, levers, figures, map, glossary, provenance

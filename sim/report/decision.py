@@ -523,6 +523,15 @@ class Summary:
         return out
 
 
+def _pooled(reps: pl.DataFrame) -> Stat:
+    """Public cost per settled person: the total cost over all persons settled, pooled across
+    replications (as the pressure figure draws it), with the range of the per-replication ratios."""
+    per = Stat.of(reps["cost_per_settler"])
+    settled = float(reps["settled_total"].sum())
+    mean = float(reps["cost_total"].sum()) / settled if settled > 0 else float("nan")
+    return Stat(mean, per.lo, per.hi, per.n)
+
+
 def _paired(a: pl.DataFrame, b: pl.DataFrame | None, column: str) -> tuple[Stat, Stat | None, Stat | None]:
     pkg = Stat.of(a[column]) if column in a.columns else Stat.of(pl.Series([], dtype=pl.Float64))
     if b is None or column not in b.columns or column not in a.columns:
@@ -609,9 +618,7 @@ def summarise(res, pkg: Package, base: Package | None, why: str, point: int | No
         effects.append(Effect(ind, p, q, d))
     per_year = next(e for e in effects if e.indicator.key == "public_cost")
     extra_point, extra, extra_why = None, None, "no baseline"
-    per_settler_base = None
     if b is not None:
-        per_settler_base = Stat.of(b["cost_per_settler"])
         j = a.join(b, on="replication", suffix="_b").with_columns(
             (pl.col("cost_total") - pl.col("cost_total_b")).alias("dc"),
             (pl.col("settled_total") - pl.col("settled_total_b")).alias("ds"))
@@ -624,7 +631,7 @@ def summarise(res, pkg: Package, base: Package | None, why: str, point: int | No
             k = int((j["ds"] <= 0).sum())
             extra_why = (f"not defined: the package settles no more than the baseline in {k} of "
                          f"{j.height} replications")
-    cost = CostSummary(per_year, Stat.of(a["cost_per_settler"]), per_settler_base, extra_point, extra,
+    cost = CostSummary(per_year, _pooled(a), _pooled(b) if b is not None else None, extra_point, extra,
                        extra_why)
     towns, groups = _select(res.towns, pkg.label, point), _select(res.groups, pkg.label, point)
     btowns = _select(res.towns, base.label, base_point) if base is not None else None

@@ -158,7 +158,7 @@ def _cost_table(s: dc.Summary, i: int) -> Markup:
         {"what": f"市民化公共成本{SUB}public cost a year", "pkg": py.package.text("yuan"),
          "base": py.baseline.text("yuan") if py.baseline else "—",
          "diff": py.diff.text("yuan", signed=True) if py.diff else "—"},
-        {"what": f"人均成本{SUB}public cost per settled person (run total / persons settled)",
+        {"what": f"人均成本{SUB}public cost per settled person (all replications' cost / persons settled)",
          "pkg": c.per_settler.text("yuan"),
          "base": c.per_settler_baseline.text("yuan") if c.per_settler_baseline else "—", "diff": "—"},
         {"what": f"新增落户人均成本{SUB}cost per additional settler (extra cost / extra persons settled)",
