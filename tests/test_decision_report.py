@@ -144,11 +144,15 @@ def test_every_config_string_is_escaped(page):
     assert not re.search(r'(src|href)="(https?:)?//', text) and "@import" not in text
 
 
-def test_unknown_baseline_is_a_clear_error(sweep):
+def test_unknown_baseline_is_a_clear_error(sweep, tmp_path, capsys):
+    from sim.cli import main
     from sim.errors import ResultsError
 
     with pytest.raises(ResultsError, match="--baseline 'nope'.*allowed: test_open, test_pre_reform"):
         dc.summaries(viewer.load(sweep), baseline="nope")
+    assert main(["report", str(sweep), "--baseline", "nope", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "--baseline 'nope'" in err and "Traceback" not in err
 
 
 def test_lever_rows_cite_sources_and_mark_what_differs():

@@ -806,6 +806,18 @@ def _get(tree: dict[str, Any], dotted: str) -> Any:
 _MISSING = object()
 
 
+def _town_tiers(region_path: Path | None) -> dict[str, str]:
+    """Each town's tier in the package's own region (empty when it names none)."""
+    if region_path is None or not region_path.is_file():
+        return {}
+    from sim.configuration import load_region
+
+    try:
+        return {t.name: t.tier for t in load_region(region_path).towns}
+    except ConfigError:
+        return {}
+
+
 def effective(policy: Policy | None, group: str, layer: str, fld: str, year: int | None = None) -> Any:
     """The value ``policy`` gives a lever at a layer (``default``, ``tiers.X``, ``towns.Y`` or ""
     for a region-wide group): its own entry, else the less specific layer's (tier, then
@@ -818,8 +830,9 @@ def effective(policy: Policy | None, group: str, layer: str, fld: str, year: int
         v = _get(tree, f"{group}.{fld}")
         return _schema_default(group, fld) if v is _MISSING else v
     chain = [layer]
-    if layer.startswith("towns.") and policy.region_path is not None:
-        chain.append("default")  # a town's tier needs the region; the default layer stands in
+    if layer.startswith("towns."):
+        tier = _town_tiers(policy.region_path).get(layer.split(".", 1)[1])
+        chain += [f"tiers.{tier}", "default"] if tier else ["default"]
     elif layer != "default":
         chain.append("default")
     groups = [group, "hukou"] if group == "hukou_outsiders" else [group]
