@@ -756,18 +756,6 @@ class LeverRow:
     path: str
 
 
-def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in tree.items():
-        if k in ("source", "sources"):
-            continue
-        if isinstance(v, dict):
-            out.update(_leaves(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _split(path: str) -> tuple[str, str, str, str | None]:
     """``changes(2015).hukou.tiers.central_city.open`` -> (group, layer, field, year)."""
     year = None
