@@ -143,11 +143,12 @@ class Stat:
         return cls(float(s.mean()), float(s.quantile(0.05, "linear")),
                    float(s.quantile(0.95, "linear")), s.len())
 
-    def text(self, kind: str, signed: bool = False) -> str:
-        """``mean [lo to hi]`` in one unit (the mean alone when the range is one value)."""
+    def text(self, kind: str, signed: bool = False, unit: float | None = None) -> str:
+        """``mean [lo to hi]`` in one unit (``unit``, else that of the largest; the mean alone
+        when the range is one value)."""
         if self.n == 0:
             return "n/a"
-        u = unit_of(kind, self.mean, self.lo, self.hi)
+        u = unit if unit is not None else unit_of(kind, self.mean, self.lo, self.hi)
         mean, lo, hi = (value(kind, x, signed, u) for x in (self.mean, self.lo, self.hi))
         if self.n == 1 or lo == hi:
             return mean

@@ -112,17 +112,25 @@ def _effects_table(s: dc.Summary, i: int) -> Markup:
         if e.indicator.key == "public_cost":
             continue  # in the cost table
         k = e.indicator.kind
+        stats = [x for x in (e.package, e.baseline, e.diff) if x is not None]
+        u = dc.unit_of(k, *(v for x in stats for v in (x.mean, x.lo, x.hi)))  # one unit a row
         rows.append({"what": f"{e.indicator.zh}{SUB}{e.indicator.en}",
-                     "pkg": e.package.text(k), "base": e.baseline.text(k) if e.baseline else "—",
-                     "diff": e.diff.text(k, signed=True) if e.diff else "—"})
+                     "pkg": e.package.text(k, unit=u), "base": e.baseline.text(k, unit=u) if e.baseline else "—",
+                     "diff": e.diff.text(k, signed=True, unit=u) if e.diff else "—"})
     return table(pl.DataFrame(rows), f"effects-{i}",
-                 {"what": "Outcome 指标", "pkg": "This package", "base": "Baseline",
-                  "diff": "Effect: package − baseline"},
+                 {"what": "Outcome 指标", "pkg": "本方案 This package", "base": "对照方案 Baseline",
+                  "diff": "效果 Effect: package − baseline"},
                  right=("pkg", "base", "diff"), two_lines=("what",),
                  widths={"what": "34%"},
                  notes=("Mean [90% range across replications]. The effect is taken within each "
                         "replication (same households, draws and behaviour parameters), then "
                         "summarised; a rate's effect is in percentage points (pp).",))
+
+
+VERDICTS = {"met": "the mean meets it", "not met": "the mean misses it",
+            "met already at the start": "the mean meets it, as the starting year already did"}
+"""The attainment table's verdict (by the mean across replications) in words that keep it apart
+from the probability beside it."""
 
 
 def _targets_table(s: dc.Summary, i: int) -> Markup:
@@ -134,12 +142,13 @@ def _targets_table(s: dc.Summary, i: int) -> Markup:
                      "sim": t.simulated_text,
                      "p": t.probability_text,
                      "pb": t.baseline_text if s.baseline else "—",
-                     "status": t.status + (f" — {t.by_construction}" if t.by_construction else "")})
+                     "status": VERDICTS.get(t.status, t.status)
+                     + (f" — {t.by_construction}" if t.by_construction else "")})
     return table(pl.DataFrame(rows), f"targets-{i}",
                  {"target": "Target 目标 (document's clause)", "goal": "Goal and tolerance",
                   "definition": "How it is measured 口径", "sim": "Simulated [90% range]",
-                  "p": "Replications meeting it", "pb": "Baseline meeting it",
-                  "status": "Verdict by the mean"},
+                  "p": "达标概率 Replications meeting it", "pb": "对照方案 Baseline meeting it",
+                  "status": "The mean across replications"},
                  two_lines=("target", "goal"), right=("sim", "p", "pb"),
                  widths={"target": "22%", "goal": "16%", "definition": "22%"},
                  notes=("The probability of meeting a target is the share of replications that "
@@ -165,8 +174,8 @@ def _cost_table(s: dc.Summary, i: int) -> Markup:
          "pkg": extra if s.baseline else "—", "base": "—", "diff": "—"},
     ]
     return table(pl.DataFrame(rows), f"cost-{i}",
-                 {"what": "Cost 成本", "pkg": "This package", "base": "Baseline",
-                  "diff": "Difference: package − baseline"},
+                 {"what": "Cost 成本", "pkg": "本方案 This package", "base": "对照方案 Baseline",
+                  "diff": "差额 Difference: package − baseline"},
                  right=("pkg", "base", "diff"), two_lines=("what",), widths={"what": "34%"},
                  notes=("Public cost: purchase support, rental subsidies, school funding, services "
                         "for new residents, public rental built and school seats added, in yuan of "
@@ -184,8 +193,8 @@ def _groups_table(s: dc.Summary, i: int) -> Markup:
                      "ps": g.persons.text("count"), "psb": g.persons_base.text("count") if g.persons_base else "—",
                      "psd": g.persons_diff.text("count", True) if g.persons_diff else "—"})
     return table(pl.DataFrame(rows), f"groups-{i}",
-                 {"group": "Group 群体", "hh": "Package", "hhb": "Baseline", "hhd": "Effect",
-                  "ps": "Package", "psb": "Baseline", "psd": "Effect"},
+                 {"group": "Group 群体", "hh": "本方案 Package", "hhb": "对照 Baseline", "hhd": "效果 Effect",
+                  "ps": "本方案 Package", "psb": "对照 Baseline", "psd": "效果 Effect"},
                  two_lines=("group",), right=("hh", "hhb", "hhd", "ps", "psb", "psd"),
                  spanners={"Households settling a year 落户户数": ["hh", "hhb", "hhd"],
                            "Persons settling a year 落户人数": ["ps", "psb", "psd"]},
@@ -428,8 +437,8 @@ def _lever_sections(sums: list[dc.Summary], done: set[str] | None = None) -> lis
                                                          if base is not None and base.policy is not None else "")
         out.append({"title": title, "note": note,
                     "html": table(df, f"levers-{len(out) + 1}",
-                                  {"where": "Where 适用范围", "what": "Lever 政策杠杆", "value": "This package",
-                                   "base": "Baseline", "diff": "", "source": "Source 出处 (clause, statistic or assumption)"},
+                                  {"where": "Where 适用范围", "what": "Lever 政策杠杆", "value": "本方案 This package",
+                                   "base": "对照方案 Baseline", "diff": "", "source": "Source 出处 (clause, statistic or assumption)"},
                                   group="group", highlight="hl",
                                   widths={"where": "12%", "what": "25%", "value": "10%", "base": "10%",
                                           "diff": "2%", "source": "41%"}),
