@@ -6,7 +6,7 @@
     sim sweep EXPERIMENT.toml [--workers N] [--scheduler ADDRESS] [--resume] [--out DIR]
     sim compare POLICY.toml POLICY.toml ... [--region REGION.toml] [--replications R]
     sim sensitivity EXPERIMENT.toml [--workers N] [--scheduler ADDRESS]
-    sim report RESULTS_DIR [--out DIR]
+    sim report RESULTS_DIR [--out DIR] [--baseline PACKAGE]
     sim calibrate [SPEC.toml] [--budget N] [--out BEHAVIOUR.toml]
     sim calibrate --abc [PATTERNS.toml] [--last-year Y] [--scheduler tcp://HOST:PORT]
     sim check FILE.toml [FILE.toml ...]
@@ -311,7 +311,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from sim.report.viewer import report
 
-    path = report(args.results, args.out)
+    path = report(args.results, args.out, baseline=args.baseline)
     print(f"report: {path.resolve()}")
     return 0
 
@@ -506,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("results", type=results_folder,
                     help="a sweep folder (sim sweep, make run) or a run folder (sim run)")
     rp.add_argument("--out", help="output folder (default: RESULTS/report)")
+    rp.add_argument("--baseline", metavar="PACKAGE",
+                    help="the package every other package is compared with (default: each "
+                         "package's counterfactual in the results, else the first package)")
     rp.set_defaults(func=cmd_report)
     sub.add_parser("calibrate", help="fit behaviour parameters to national statistics "
                    "(see `sim calibrate --help`)", add_help=False)

@@ -52,7 +52,8 @@ def test_notebook_runs_top_to_bottom(results, tmp_path):
 def test_report_has_every_section_and_the_pngs(results, tmp_path):
     path = viewer.report(results, tmp_path / "report")
     text = path.read_text()
-    for section in ("urbanisation", "differences", "flows", "groups", "pressure", "summary", "targets"):
+    for section in ("urbanisation", "differences", "flows", "groups", "pressure", "summary", "effect",
+                    "targets-verdict", "cost", "levers", "glossary", "provenance"):
         assert f'id="{section}"' in text, section
     for key, _, _ in viewer.FIGURES:
         assert (tmp_path / "report" / f"{key}.png").stat().st_size > 10_000

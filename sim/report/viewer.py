@@ -8,15 +8,13 @@ series by package (and design point, when a sweep varies factors).
 
 Every figure function takes :class:`Results` and returns a matplotlib Figure; a folder missing
 what a figure needs raises :class:`ResultsError` naming the folder and the missing column,
-rather than drawing an empty chart. :func:`report` writes ``report.html`` (images inlined as
-base64, no scripts, opens offline) and the figures as PNG files. The notebook
-``results/viewer.ipynb`` only calls these functions.
+rather than drawing an empty chart. :func:`report` writes the decision report
+(:mod:`sim.report.document`: ``report.html``, images inlined, no scripts, opens offline) and the
+figures as PNG files. The notebook ``results/viewer.ipynb`` only calls these functions.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
 from dataclasses import dataclass, field
@@ -69,6 +67,19 @@ class Results:
     labels: list[str]
     manifest: dict = field(default_factory=dict)
     targets: dict[str, pl.DataFrame] = field(default_factory=dict)
+    manifests: dict[str, dict] = field(default_factory=dict)
+    """Per label, the manifest of its run (a ``sim run`` folder of several packages); a sweep's
+    labels share the sweep's manifest (:attr:`manifest`)."""
+    design: pl.DataFrame | None = None
+    """A sweep's ``design.parquet`` (point, package, region, ``x.<factor>`` values)."""
+
+    @property
+    def factors(self) -> list[str]:
+        """The factors a sweep varies (the ``x.<factor>`` columns of its design, without ``x.``);
+        empty for a run folder or a sweep without factors."""
+        if self.design is None:
+            return [c.removeprefix("x.") for c in self.metrics.columns if c.startswith("x.")]
+        return [c.removeprefix("x.") for c in self.design.columns if c.startswith("x.")]
 
     def require(self, table: str, columns: list[str], what: str) -> pl.DataFrame:
         df = getattr(self, table)
@@ -103,30 +114,6 @@ def uncertainty(manifest: dict) -> str:
     return label or "what the bands cover is not recorded (results of an older version)"
 
 
-def provenance_html(manifest: dict) -> str:
-    """The report's provenance line, written from the manifest: the behaviour file (and whether
-    it is the calibrated one), its hash, the commit, and the command that made the results."""
-    prov = manifest.get("provenance") or {}
-    beh = prov.get("behaviour")
-    if not beh:
-        what = ("Behaviour: not recorded in the manifest (results written by an older version, or "
-                "parameters passed as an object).")
-    else:
-        name = Path(beh["path"]).name
-        kind = ("posterior ensemble of the pattern calibration, one draw per replication "
-                "(docs/calibration.md)" if name == "posterior.csv"
-                else "posterior mean of the pattern calibration (docs/calibration.md)" if name == "posterior.mean.toml"
-                else "calibrated on the national series (docs/calibration.md)" if name.startswith("calibrated")
-                else "hand-set, not calibrated" if name == "default.toml" else "a user's file")
-        what = (f"Behaviour: <code>{html.escape(beh['path'])}</code> ({kind}; sha256 "
-                f"{html.escape(beh['sha256'][:12])}…). Levels depend on these parameters: compare "
-                "packages on common random numbers rather than read levels as forecasts.")
-    commit = html.escape(str(prov.get("commit", "not recorded")))
-    command = html.escape(" ".join(str(a) for a in prov.get("command", [])) or "not recorded")
-    return (f'<p class="doc">{what} Commit <code>{commit}</code>; command <code>{command}</code>; '
-            f'versions: {html.escape(", ".join(f"{k} {v}" for k, v in prov.get("versions", {}).items()))}.</p>')
-
-
 def load(folder: str | Path) -> Results:
     """Read a sweep or run folder (see the module docstring)."""
     folder = Path(folder)
@@ -141,8 +128,9 @@ def load(folder: str | Path) -> Results:
         tables = {k: _label(v, multi) for k, v in tables.items()}
         order = tables["metrics"].sort("point")["label"].unique(maintain_order=True).to_list()
         targets = {p.stem.removeprefix("targets_"): pl.read_parquet(p) for p in folder.glob("targets_*.parquet")}
+        design = pl.read_parquet(folder / "design.parquet") if (folder / "design.parquet").is_file() else None
         return Results(folder, tables["metrics"], tables["groups"], tables["towns"], tables["flows"],
-                       order, manifest, targets)
+                       order, manifest, targets, design=design)
     runs = [folder] if (folder / "metrics.parquet").is_file() else \
         sorted(p.parent for p in folder.glob("*/metrics.parquet"))
     order_file = folder / "packages.json"
@@ -152,11 +140,12 @@ def load(folder: str | Path) -> Results:
     if not runs:
         raise ResultsError(f"{folder}: neither a sweep folder (metrics/) nor a run folder (metrics.parquet)")
     parts: dict[str, list[pl.DataFrame]] = {}
-    targets, labels, manifest = {}, [], {}
+    targets, labels, manifest, manifests = {}, [], {}, {}
     for run in runs:
         manifest = json.loads((run / "manifest.json").read_text()) if (run / "manifest.json").is_file() else {}
         name = manifest.get("package", run.name)
         labels.append(name)
+        manifests[name] = manifest
         for t in ("metrics", "groups", "towns", "flows"):
             if (run / f"{t}.parquet").is_file():
                 parts.setdefault(t, []).append(pl.read_parquet(run / f"{t}.parquet")
@@ -166,7 +155,7 @@ def load(folder: str | Path) -> Results:
             targets[name] = pl.read_parquet(run / "targets.parquet")
     tabs = {t: pl.concat(v, how="diagonal_relaxed") if v else None for t, v in parts.items()}
     return Results(folder, tabs["metrics"], tabs.get("groups"), tabs.get("towns"), tabs.get("flows"),
-                   labels, manifest, targets)
+                   labels, manifest, targets, manifests=manifests)
 
 
 def _band(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -217,18 +206,30 @@ DIFF_METRICS = [("resident_urbanization", "resident urbanisation (pp)", 100),
                 ("left_behind_children", "left-behind children", 1)]
 
 
-def paired_differences(res: Results) -> pl.DataFrame:
-    """Per label (other than the first), metric and year: the mean paired difference from the
-    first label across replications, and its 90% confidence interval."""
+def baseline_pairs(res: Results) -> list[tuple[str, str]]:
+    """(label, baseline label) for every label compared with another: each package against its
+    counterfactual in the results, else the first package (:func:`sim.report.decision.pairings`).
+    For a sweep that varies factors, each label against the first."""
+    if any(lab != pkg for lab, pkg in res.metrics.select("label", "package").unique().iter_rows()):
+        return [(lab, res.labels[0]) for lab in res.labels[1:]]
+    from sim.report.decision import packages, pairings
+
+    return [(p.package, p.baseline) for p in pairings(packages(res)) if p.baseline is not None]
+
+
+def paired_differences(res: Results, pairs: list[tuple[str, str]] | None = None) -> pl.DataFrame:
+    """Per (label, baseline) pair — by default each package against its baseline
+    (:func:`baseline_pairs`) — metric and year: the mean paired difference **label − baseline**
+    across replications (so a package that settles more shows a positive difference), and its
+    90% confidence interval."""
     from sim.experiments.compare import t90
 
     m = res.require("metrics", ["year", "replication"] + [c for c, _, _ in DIFF_METRICS],
                     "the paired differences")
-    ref = res.labels[0]
-    base = m.filter(pl.col("label") == ref).select("replication", "year",
-                                                   *[pl.col(c).alias(f"_b_{c}") for c, _, _ in DIFF_METRICS])
     rows = []
-    for lab in res.labels[1:]:
+    for lab, ref in (baseline_pairs(res) if pairs is None else pairs):
+        base = m.filter(pl.col("label") == ref).select("replication", "year",
+                                                       *[pl.col(c).alias(f"_b_{c}") for c, _, _ in DIFF_METRICS])
         j = m.filter(pl.col("label") == lab).join(base, on=["replication", "year"])
         for col, _, _ in DIFF_METRICS:
             d = j.with_columns((pl.col(col) - pl.col(f"_b_{col}")).alias("d")).group_by("year").agg(
@@ -243,22 +244,24 @@ def paired_differences(res: Results) -> pl.DataFrame:
                 "diff": pl.Float64, "lo90": pl.Float64, "hi90": pl.Float64, "n": pl.Int64})
 
 
-def fig_differences(res: Results) -> plt.Figure:
-    """Each package's paired difference from the first package (same replications: common
-    random numbers), with the 90% confidence interval of the mean difference."""
+def fig_differences(res: Results, pairs: list[tuple[str, str]] | None = None) -> plt.Figure:
+    """Each package's paired difference from its baseline, package − baseline (same
+    replications: common random numbers), with the 90% confidence interval of the mean
+    difference."""
     if len(res.labels) < 2:
         raise ResultsError(f"{res.folder}: one package only; paired differences need two or more")
-    d = paired_differences(res)
+    pairs = baseline_pairs(res) if pairs is None else pairs
+    d = paired_differences(res, pairs)
     colors = _colors(res.labels)
     fig, axes = plt.subplots(1, len(DIFF_METRICS), figsize=(4 * len(DIFF_METRICS), 3.6))
     for ax, (col, title, k) in zip(axes, DIFF_METRICS):
-        for lab in res.labels[1:]:
+        for lab, ref in pairs:
             s = d.filter((pl.col("label") == lab) & (pl.col("metric") == col)).sort("year")
-            ax.plot(s["year"], k * s["diff"], color=colors[lab], label=lab)
+            ax.plot(s["year"], k * s["diff"], color=colors[lab], label=f"{lab} − {ref}")
             ax.fill_between(s["year"], k * s["lo90"], k * s["hi90"], color=colors[lab], alpha=0.25)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set(title=title, xlabel="year")
-    axes[0].set_ylabel(f"difference from {res.labels[0]}")
+    axes[0].set_ylabel("package − baseline")
     axes[0].legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -458,14 +461,15 @@ def targets_tables(res: Results) -> dict[str, pl.DataFrame]:
 
 FIGURES = [
     ("urbanisation", "Resident and hukou urbanisation", fig_urbanization),
-    ("differences", "Paired differences from the first package", fig_differences),
+    ("differences", "Paired differences: package − baseline", fig_differences),
     ("flows", "Flows from villages to towns, by tier", fig_flows),
     ("groups", "Settlement by group: intention, eligibility, settlement", fig_groups),
     ("pressure", "Seats, public rental, left-behind children, rights and cost", fig_pressure),
 ]
 
 
-def _png(fig: plt.Figure, path: Path) -> bytes:
+def save_png(fig: plt.Figure, path: Path) -> bytes:
+    """Write a figure as PNG to ``path`` (years on whole numbers) and return its bytes."""
     from matplotlib.ticker import MaxNLocator
 
     for ax in fig.axes:  # years are whole numbers: no 2015.5 on a year axis
@@ -479,79 +483,89 @@ def _png(fig: plt.Figure, path: Path) -> bytes:
     return data
 
 
-def _html_table(df: pl.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    rows = []
-    for r in df.iter_rows():
-        cells = []
-        for v in r:
-            if isinstance(v, float):
-                txt = "n/a" if v != v else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
-            else:
-                txt = html.escape(str(v))
-            cells.append(f"<td>{txt}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+RESPONSE_OUTCOMES = [("settled_persons", "persons settling a year (落户)", 1.0),
+                     ("settled_persons_diff", "effect on persons settling a year\n(package − baseline)", 1.0),
+                     ("hukou_urbanization", "hukou urbanisation, final year (%)", 100.0),
+                     ("public_cost", "public cost a year (亿 yuan)", 1e-8)]
 
 
-def report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``<out>/report.html`` (self-contained: images inlined, no scripts) and one PNG
-    per figure into ``out`` (default: ``<folder>/report``). Returns the HTML path."""
-    res = load(folder)
-    out = Path(out) if out else res.folder / "report"
-    out.mkdir(parents=True, exist_ok=True)
-    sections = []
-    needs = {"flows": ("flows", "towns"), "groups": ("groups",), "pressure": ("towns",)}
-    for key, title, fn in FIGURES:
-        if key == "differences" and len(res.labels) < 2:
-            sections.append(f'<h2 id="{key}">{title}</h2><p>One package only: no paired differences.</p>')
-            continue
-        missing = [t for t in needs.get(key, ()) if getattr(res, t) is None]
-        if missing:  # an output the experiment chose not to keep: say so, draw nothing
-            sections.append(f'<h2 id="{key}">{title}</h2><p>Not available: these results kept no '
-                            f"{' or '.join(missing)} output.</p>")
-            continue
-        data = _png(fn(res), out / f"{key}.png")
-        b64 = base64.b64encode(data).decode()
-        doc = html.escape((fn.__doc__ or "").strip().replace("\n", " "))
-        sections.append(f'<h2 id="{key}">{title}</h2><p class="doc">{doc}</p>'
-                        f'<img alt="{title}" src="data:image/png;base64,{b64}">')
-        if key == "differences":
-            d = paired_differences(res).filter(pl.col("year") == pl.col("year").max())
-            sections.append(_html_table(d.select("label", "metric", "year", "diff", "lo90", "hi90", "n")))
-        if key == "groups":
-            sections.append(_html_table(group_table(res)))
-    sections.append("<h2 id=\"summary\">Rights exited, compensation and public cost</h2>"
-                    + _html_table(summary_table(res)))
-    tt = targets_tables(res)
-    if tt:
-        sections.append("<h2 id=\"targets\">Target attainment</h2>")
-        for name, table in tt.items():
-            sections.append(f"<h3>{html.escape(name)}</h3>" + _html_table(
-                table.select([c for c in ("label", "years", "op", "target", "tolerance", "mean", "lo90",
-                                          "hi90", "share_met", "status", "definition", "by_construction")
-                              if c in table.columns])))
-    else:
-        sections.append("<h2 id=\"targets\">Target attainment</h2><p>No package in these results "
-                        "states targets for the region it ran on.</p>")
-    reps = res.metrics["replication"].n_unique()
-    years = f"{res.metrics['year'].min()}–{res.metrics['year'].max()}"
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Settlement report: {html.escape(res.folder.name)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 1300px; margin: 2em auto; color: #222; }}
-img {{ max-width: 100%; }} table {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }} th {{ background: #f3f3f3; }}
-td:first-child, th:first-child {{ text-align: left; }} .doc {{ color: #555; font-size: 0.9em; }}
-</style></head><body>
-<h1>Settlement report: {html.escape(res.folder.name)}</h1>
-<p>Packages: {html.escape(", ".join(res.labels))} (the first is the reference for differences).
-Years {years}; {reps} replications; bands and intervals are 90%: {html.escape(uncertainty(res.manifest))}.
-Made from <code>{html.escape(str(res.folder))}</code>.</p>
-{provenance_html(res.manifest)}
-{''.join(sections)}
-</body></html>
-"""
-    path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+def fig_response(table: pl.DataFrame, factor_names: list[str], grid: bool, targets: list[str],
+                 names: dict[str, str]) -> plt.Figure:
+    """A factor sweep's response curves. ``table`` is
+    :func:`sim.report.decision.design_summary`'s (one row per design point).
+
+    A grid design (``grid``): per package, each outcome and each target's probability against
+    the first factor's value, one line per combination of the other factors' values (a legend
+    when there are at most eight). A sampled design (Latin hypercube, Sobol, Morris): per
+    package and outcome, the design points against each factor in turn."""
+    import textwrap
+
+    factors = [c for c in table.columns if c.startswith("x.")]
+    outcomes = [o for o in RESPONSE_OUTCOMES if o[0] in table.columns and table[o[0]].drop_nulls().len()]
+    packages = table["package"].unique(maintain_order=True).to_list()
+    cmap = plt.get_cmap("viridis")
+    if not grid:  # a sampled design: every factor on its own x axis
+        outcomes = outcomes[:2]
+        ncol = min(6, len(factors))
+        per = -(-len(factors) // ncol)
+        nrows = per * len(outcomes) * len(packages)
+        fig, axes = plt.subplots(nrows, ncol, figsize=(2.6 * ncol, 2.3 * nrows), squeeze=False)
+        row = 0
+        for pkg in packages:
+            sub = table.filter(pl.col("package") == pkg)
+            for col, title, k in outcomes:
+                for i, (f, fname) in enumerate(zip(factors, factor_names)):
+                    ax = axes[row + i // ncol, i % ncol]
+                    ax.scatter(sub[f].cast(pl.Float64), sub[col].cast(pl.Float64) * k, s=8)
+                    ax.set_xlabel(fname, fontsize=8)
+                    ax.set_title(textwrap.fill(f"{names.get(pkg, pkg)}: {title}", 40), fontsize=7)
+                    ax.tick_params(labelsize=7)
+                for i in range(len(factors), per * ncol):
+                    axes[row + i // ncol, i % ncol].axis("off")
+                row += per
+        fig.tight_layout()
+        return fig
+    outcomes += [(f"target{k}", f"P(meet) {t}", 100.0) for k, t in enumerate(targets[:4])]
+    x = factors[0]
+    others = factors[1:]
+    ncol = min(4, len(outcomes))
+    per = -(-len(outcomes) // ncol)  # rows of panels per package
+    fig, axes = plt.subplots(per * len(packages), ncol, figsize=(3.4 * ncol, 2.8 * per * len(packages)),
+                             squeeze=False)
+    combos: list[tuple] = [()]
+    for r, pkg in enumerate(packages):
+        sub = table.filter(pl.col("package") == pkg)
+        combos = sub.select(others).unique(maintain_order=True).rows() if others else [()]
+        for c, (col, title, k) in enumerate(outcomes):
+            ax = axes[r * per + c // ncol, c % ncol]
+            for i, combo in enumerate(combos):
+                cond = pl.lit(True)
+                for f, v in zip(others, combo):
+                    cond = cond & (pl.col(f) == v)
+                line = sub.filter(cond).sort(x)
+                lab = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in combo) or None
+                ax.plot(line[x].cast(pl.Float64), line[col].cast(pl.Float64) * k, "o-", ms=3,
+                        color=cmap(i / max(len(combos) - 1, 1)), label=lab)
+            ax.set_title(textwrap.fill(f"{names.get(pkg, pkg)}: {title}", 46), fontsize=8)
+            ax.set_xlabel(factor_names[0], fontsize=8)
+            if col.startswith("target"):
+                ax.set_ylim(-5, 105)
+                ax.set_ylabel("% of replications", fontsize=8)
+        for c in range(len(outcomes), per * ncol):
+            axes[r * per + c // ncol, c % ncol].axis("off")
+    if others and 1 < len(combos) <= 8:
+        axes[0, -1].legend(title="; ".join(factor_names[1:]), fontsize=7, title_fontsize=7, frameon=False,
+                           loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    elif others:
+        fig.suptitle(f"one line per combination of {'; '.join(factor_names[1:])} ({len(combos)} lines, "
+                     "dark to light in design order)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def report(folder: str | Path, out: str | Path | None = None, baseline: str | None = None) -> Path:
+    """Write ``<out>/report.html`` and the figures as PNG (see :func:`sim.report.document.report`,
+    which builds the page); return the HTML path."""
+    from sim.report.document import report as write
+
+    return write(folder, out, baseline)
