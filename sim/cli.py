@@ -208,14 +208,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print()
             print(format_comparison(table, packages, _uncertainty(out)))
             _print_targets(exp, metrics, out)
-        else:
-            y1 = metrics["year"].max()
+        table = _points(exp, metrics, out)
+        if exp.factors or len(packages) == 1:
+            from sim.experiments.points import format_points
+
             print()
-            print(metrics.filter(pl.col("year") == y1).group_by("point", "package")
-                  .agg(pl.col("resident_urbanization").mean(), pl.col("hukou_urbanization").mean(),
-                       pl.col("settled_persons").mean(), pl.len().alias("replications"))
-                  .sort("point"))
+            print(format_points(table, [f.name for f in exp.factors], _uncertainty(out)))
+            print(f"(every point with its factor values: {out / 'points.parquet'})")
     return 1 if rep.failed else 0
+
+
+def _targets_by_label(exp) -> dict:
+    """The targets that apply to each package label of a sweep: a package's own targets, on its
+    own region only (targets are stated for the document's region)."""
+    from sim.configuration import load_policy, load_region
+
+    out = {}
+    choices = exp.region_choices()
+    for path in exp.packages:
+        pol = load_policy(path)
+        for reg in choices:
+            if reg is not None and pol.region_path != reg:
+                continue
+            label = pol.name
+            if len(choices) > 1:
+                label = f"{pol.name}@{load_region(pol.region_path).region.name}"
+            out[label] = list(pol.targets)
+    return out
+
+
+def _points(exp, metrics: pl.DataFrame, out: Path) -> pl.DataFrame:
+    """Write ``points.parquet``: each design point by its factor values, with cost and target
+    attainment (:mod:`sim.experiments.points`)."""
+    from sim.experiments.points import point_table
+    from sim.experiments.sweep import atomic_write_parquet, read_output
+
+    design = pl.read_parquet(out / "design.parquet")
+    towns, groups = (read_output(out, name) if name in exp.meta.outputs else None
+                     for name in ("towns", "groups"))
+    table = point_table(metrics, design, _targets_by_label(exp), towns, groups)
+    atomic_write_parquet(table, out / "points.parquet")
+    return table
 
 
 def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
@@ -574,11 +607,20 @@ def cmd_levers(args: argparse.Namespace) -> int:
     ``[[design.levers]] path`` names, without opening the TOML."""
     pol = load_policy(args.policy)
     entries = pol.lever_entries()
+    chain = len(pol.files) > 1
+    last = {path: i for i, (path, *_) in enumerate(entries)}  # a later file's value wins
     print(f"{pol.name}: {len(entries)} lever values set ({' → '.join(f.name for f in pol.files)}); "
-          "paths as an experiment names them")
+          "paths as an experiment names them"
+          + ("; values from a parent file are marked with it" if chain else ""))
     width = max((len(p) for p, *_ in entries), default=10)
-    for path, value, source, file in entries:
-        print(f"{path:{width}}  = {value!r}")
+    own = pol.files[-1].name
+    for i, (path, value, source, file) in enumerate(entries):
+        notes = []
+        if chain and file != own:
+            notes.append(f"from {file}")
+        if last[path] != i:
+            notes.append(f"overridden by {entries[last[path]][3]}")
+        print(f"{path:{width}}  = {value!r}" + (f"  ({'; '.join(notes)})" if notes else ""))
         if args.sources:
             print(f"{'':{width}}    {file}: {source or '(no source)'}")
     return 0
