@@ -45,7 +45,7 @@ def main() -> int:
     text = (ROOT / "experiments" / "xuchang_search.toml").read_text()
     text = text.replace('package = "../configs/', f'package = "{ROOT}/configs/')
     text = text.replace("replications = 20", f"replications = {args.replications}")
-    text = text.replace("budget = 24", f"budget = {args.budget}")
+    text = text.replace("budget = 16", f"budget = {args.budget}")
     if args.scale is not None:
         text = text.replace("[search]\n", f"[search]\nscale = {args.scale}\n", 1)
     with tempfile.TemporaryDirectory() as tmp:

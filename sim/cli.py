@@ -669,7 +669,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise OutputError(f"{out}: cannot write the search's results ({exc.strerror or exc})") from None
     from sim.report.search_doc import front_figure
 
-    png = front_figure(res.evaluations, out / "front.png", search.meta.cost, search.meta.outcome,
+    from sim.experiments.evaluate import describe
+
+    png = front_figure(res.evaluations, out / "front.png", describe(search.meta.cost),
+                       describe(search.meta.outcome),
                        f"{search.name}: every setting evaluated",
                        res.chosen["candidate"] if res.chosen else None)
     print(format_result(res))

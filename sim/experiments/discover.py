@@ -9,6 +9,8 @@ wanted, levers, with a ``[discover]`` table naming the target::
     package = "xuchang_2024"       # whose target (default: the first package that states one)
     target = "resident urbanisation 64% by 2025"   # label or metric (default: its first target
                                    # that is not met by construction)
+    value = 0.60                   # optional: test another goal on the same definition
+    source = "why that goal"       #   (with `value`)
     peel_alpha = 0.05              # share of cases PRIM peels off per step
     density = 0.8                  # the chosen box: the largest coverage with at least this density
 
@@ -17,8 +19,9 @@ and the behaviour parameters of its posterior draw (those that vary); its outcom
 run misses the target. PRIM (EMA Workbench's ``prim.Prim``) peels boxes of inputs that hold ever
 more of the misses: *coverage* is the share of all misses inside a box, *density* the share of
 cases inside it that miss. The peeling trajectory is the trade-off between the two; the chosen
-box is the one with the largest coverage among those at least ``density`` dense (the densest,
-if none is), and its restricted dimensions say when the package fails.
+box is the one with the largest coverage among those at least ``density`` dense (of equal
+coverage, the denser; the densest box if none reaches ``density``), and its restricted
+dimensions say when the package fails.
 
 Reads tables only (a sweep folder), never the model.
 """
@@ -35,7 +38,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from sim.configuration import ConfigError, Strict
+from sim.configuration import RATE_METRICS, ConfigError, Strict
 
 
 class DiscoverSpec(Strict):
@@ -43,6 +46,8 @@ class DiscoverSpec(Strict):
 
     package: str | None = None
     target: str | None = None
+    value: float | None = None  # a goal to test instead of the document's (e.g. a lower level)
+    source: str | None = None  # why that goal (required with `value`)
     peel_alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     density: Annotated[float, Field(gt=0, le=1)] = 0.8
     mass_min: Annotated[float, Field(gt=0, lt=1)] = 0.05
@@ -88,14 +93,24 @@ def choose_target(exp, spec: DiscoverSpec):
         raise ConfigError(f"{key}: {pol.name} states no targets")
     if spec.target is None:
         ts = [t for t in pol.targets if not t.by_construction] or pol.targets
-        return pol, ts[0]
-    hits = [t for t in pol.targets if t.label == spec.target] or \
-        [t for t in pol.targets if t.metric == spec.target]
-    if not hits:
-        allowed = "; ".join(f"'{t.label or t.metric}'" for t in pol.targets)
-        raise ConfigError(f"{exp.path}: key 'discover.target': {pol.name} has no target "
-                          f"'{spec.target}'; allowed (label or metric): {allowed}")
-    return pol, hits[0]
+        target = ts[0]
+    else:
+        hits = [t for t in pol.targets if t.label == spec.target] or \
+            [t for t in pol.targets if t.metric == spec.target]
+        if not hits:
+            allowed = "; ".join(f"'{t.label or t.metric}'" for t in pol.targets)
+            raise ConfigError(f"{exp.path}: key 'discover.target': {pol.name} has no target "
+                              f"'{spec.target}'; allowed (label or metric): {allowed}")
+        target = hits[0]
+    if spec.value is not None:  # the same definition, another goal
+        if not spec.source:
+            raise ConfigError(f"{exp.path}: key 'discover.value': say why this goal in "
+                              "discover.source")
+        goal = f"{100 * spec.value:.1f}%" if target.metric in RATE_METRICS else f"{spec.value:,g}"
+        target = target.model_copy(update={"value": spec.value, "label": (
+            f"{target.metric} {target.op} {goal}, the discovery's goal (the document's: "
+            f"{target.label or target.value})")})
+    return pol, target
 
 
 def cases(out: Path, exp, policy, target) -> pl.DataFrame:
@@ -166,7 +181,8 @@ def discover(table: pl.DataFrame, inputs: list[str], spec: DiscoverSpec) -> tupl
                       "dimensions": ", ".join(map(str, lims.index))})
     peeling = pl.DataFrame(steps)
     dense = peeling.filter(pl.col("density") >= spec.density - 1e-12)
-    chosen = int(dense.sort(["coverage", "step"], descending=[True, False])["step"][0]) if dense.height \
+    chosen = int(dense.sort(["coverage", "density", "step"], descending=[True, True, False])["step"][0]) \
+        if dense.height \
         else int(peeling.sort(["density", "step"], descending=[True, False])["step"][0])
     stats, lims = box.inspect(chosen, style="data")[0]
     rows = []

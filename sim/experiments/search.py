@@ -14,7 +14,8 @@ A search file::
                                # targets (default: every target not met by construction)
     cost = "public_cost_yuan"  # minimised: yearly mean over the simulated years
     outcome = "settled_persons"  # the front's other axis, maximised
-    budget = 40                # candidate settings the optimiser may evaluate
+    budget = 40                # settings to evaluate: NSGA-II stops after the generation that
+                               # reaches it; the refinement then adds a few (log2 of the grid)
     population = 8             # its population size
     source = "why this search"
 
