@@ -73,6 +73,7 @@ def write(tmp_path, discover: str = "density = 0.8"):
     return p
 
 
+@pytest.mark.slow  # ~10 s idle (EMA Workbench imports scikit-learn and statsmodels), ~25 s on a busy machine
 def test_discover_finds_the_box_of_the_driving_uncertainty(tmp_path, capsys):
     exp = write(tmp_path)
     out = tmp_path / "out"

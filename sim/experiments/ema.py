@@ -60,7 +60,9 @@ def prior_ranges() -> dict[str, tuple[float, float]]:
 
 def package_levers(policy) -> list[dict[str, Any]]:
     """Every lever field the package sets that the lever catalogue gives a plausible range, as
-    one EMA lever applied region-wide (default, tiers and towns where the package sets it)."""
+    one EMA lever applied region-wide (default, tiers and towns where the package sets it). Unit
+    costs (the catalogue's "parameter" entries, e.g. ``fiscal.seat_cost_yuan``) are not a
+    planner's choice and are left out."""
     from sim.configuration import PER_TOWN_GROUPS
     from sim.experiments.response import CATALOGUE, region_wide
 
@@ -70,7 +72,7 @@ def package_levers(policy) -> list[dict[str, Any]]:
             continue
         parts = path.split(".")
         name = f"{parts[0]}.{parts[-1]}" if parts[0] in PER_TOWN_GROUPS else path
-        if name in CATALOGUE and name not in fields:
+        if name in CATALOGUE and CATALOGUE[name].kind == "lever" and name not in fields:  # not unit costs
             fields.append(name)
     out = []
     for name in fields:

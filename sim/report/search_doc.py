@@ -40,17 +40,27 @@ def peeling_figure(peeling: pl.DataFrame, chosen: int, path: Path, title: str) -
         row = peeling.row(chosen, named=True)
         ax.scatter([row["coverage"]], [row["density"]], s=160, facecolors="none", edgecolors="crimson",
                    lw=1.8, label=f"chosen box (step {chosen})")
-        ax.legend(loc="lower left", frameon=False)
-    fig.colorbar(sc, ax=ax, label="restricted dimensions")
+        ax.legend(loc="lower right", frameon=False)
+    from matplotlib.ticker import MaxNLocator
+
+    bar = fig.colorbar(sc, ax=ax, label="restricted dimensions")
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     ax.set_xlabel("coverage (share of all misses inside the box)")
     ax.set_ylabel("density (share of the box's runs that miss)")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _wrap(title: str, width: int = 70) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, width))
 
 
 def front_figure(evaluations: pl.DataFrame, path: Path, cost: str, outcome: str, title: str,
@@ -75,7 +85,7 @@ def front_figure(evaluations: pl.DataFrame, path: Path, cost: str, outcome: str,
                    edgecolors="crimson", lw=1.8, label="cheapest meeting the targets")
     ax.set_xlabel(cost + (" (亿 yuan)" if yi else ""))
     ax.set_ylabel(outcome)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=9)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
