@@ -130,3 +130,8 @@ def test_the_xuchang_example_is_valid():
                                                "housing.tiers.sub_center.purchase_subsidy_yuan"]]
     assert s.as_written == [18000.0]
     assert [t.metric for t in s.targets] == ["resident_urbanization"]
+
+
+def test_sim_check_validates_a_search_file(tmp_path, capsys):
+    assert main(["check", str(write(tmp_path))]) == 0
+    assert "search 'rental_goal' OK (1 levers, 1 targets)" in capsys.readouterr().out
