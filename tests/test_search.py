@@ -135,3 +135,25 @@ def test_the_xuchang_example_is_valid():
 def test_sim_check_validates_a_search_file(tmp_path, capsys):
     assert main(["check", str(write(tmp_path))]) == 0
     assert "search 'rental_goal' OK (1 levers, 1 targets)" in capsys.readouterr().out
+
+
+def test_a_lever_masked_by_the_package_is_refused_or_noted(tmp_path):
+    """Xuchang sets training places town by town: a default value would reach no town (refused,
+    naming the key); a default purchase subsidy is masked in the tiers that set their own
+    (a note naming those towns)."""
+    from sim.configuration import POLICIES
+
+    def spec(path: str, lo: float, hi: float, integer: bool = False) -> Path:
+        p = tmp_path / "s.toml"
+        p.write_text(f'[search]\nname = "x"\npackage = "{POLICIES / "xuchang_2024.toml"}"\n'
+                     f'source = "test"\n[[levers]]\npath = "{path}"\nrange = [{lo}, {hi}]\n'
+                     + ("integer = true\n" if integer else ""))
+        return p
+
+    with pytest.raises(ConfigError, match=re.escape("this lever takes whole numbers: add `integer = true`")):
+        load_search(spec("jobs.default.training_places", 0, 3000))
+    with pytest.raises(ConfigError, match=re.escape("key 'levers[0]': 'jobs.default.training_places' "
+                                                    "reaches no town of region 'Xuchang'")):
+        load_search(spec("jobs.default.training_places", 0, 3000, integer=True))
+    s = load_search(spec("housing.default.purchase_subsidy_yuan", 0, 50000))
+    assert len(s.notes) == 1 and "魏都区" in s.notes[0] and "长葛建制镇" not in s.notes[0]

@@ -181,6 +181,7 @@ class Search:
     targets: list[Target]
     variables: list[Variable]
     as_written: list[float | None] = field(default_factory=list)  # the package's own values
+    notes: list[str] = field(default_factory=list)  # levers partly masked by the package's overrides
 
     @property
     def name(self) -> str:
@@ -243,7 +244,10 @@ def load_search(path: str | Path) -> Search:
             raise ConfigError(f"{path}: key 'search.{key}': unknown metric '{metric}'; allowed: "
                               f"{', '.join(METRIC_NAMES)}")
     targets = select_targets(policy, meta.targets, path)
-    variables, labels = [], []
+    from sim.configuration import load_region
+
+    region_file = load_region(files["search.region"] or policy.region_path)
+    variables, labels, notes = [], [], []
     for i, lv in enumerate(data.levers):
         from sim.experiments.spec import LeverFactor
 
@@ -263,15 +267,24 @@ def load_search(path: str | Path) -> Search:
         except ConfigError as exc:
             raise ConfigError(f"{path}: key 'levers[{i}]': {exc}") from None
         variables.append(var)
+        reached, masked = masked_towns(policy, region_file, var.paths)
+        if not reached:
+            raise ConfigError(f"{path}: key 'levers[{i}]': '{var.label}' reaches no town of region "
+                              f"'{region_file.region.name}'" + (f": the package sets the same field "
+                              f"more specifically in {', '.join(masked)}; add those paths to "
+                              "'paths'" if masked else ""))
+        if masked:
+            notes.append(f"levers[{i}] '{var.label}': the package sets the same field more "
+                         f"specifically in {', '.join(masked)}, so the searched value does not "
+                         "apply there; add those paths to 'paths' to link them")
     if meta.behaviour:
         from sim.configuration import load_behaviour_source
 
         load_behaviour_source(files["search.behaviour"])
     if meta.scale is not None:
-        from sim.configuration import load_region
         from sim.configuration.settings import MIN_AGENTS
 
-        reg = load_region(files["search.region"] or policy.region_path).region
+        reg = region_file.region
         agents = reg.population / reg.mean_household_size / meta.scale
         if agents < MIN_AGENTS:
             raise ConfigError(f"{path}: key 'search.scale': {meta.scale:g} households per agent "
@@ -280,7 +293,51 @@ def load_search(path: str | Path) -> Search:
     search = Search(path, meta, files["search.package"], files["search.region"],  # type: ignore[arg-type]
                     files["search.behaviour"], targets, variables)
     search.as_written = [_package_value(policy, v.paths) for v in variables]
+    search.notes = notes
     return search
+
+
+def masked_towns(policy, region, paths: list[str]) -> tuple[list[str], list[str]]:
+    """Which towns a linked lever reaches, and which it would reach but for a more specific
+    setting of the same field in the package (a tier or town override that the lever's own
+    paths do not include): there the searched value would not apply."""
+    from sim.configuration import PER_TOWN_GROUPS
+
+    trees = [t for base, changes in policy.layers for t in (base, *(d for _, d in changes))]
+    tiers = {t.name: t.tier for t in region.towns}
+    reached: set[str] = set()
+    masked: set[str] = set()
+    mine = set(paths)
+    for path in paths:
+        parts = path.split(".")
+        group = parts[0]
+        if group not in PER_TOWN_GROUPS:
+            return sorted(tiers), []  # a region-wide lever reaches everywhere
+        layer = parts[1]
+        field = ".".join(parts[3:] if layer in ("tiers", "towns") else parts[2:])
+
+        def sets(kind: str, name: str) -> bool:
+            own = f"{group}.{kind}.{name}.{field}"
+            if own in mine:
+                return False  # the linked lever sets it there itself
+            for tree in trees:
+                node: Any = tree.get(group, {}).get(kind, {}).get(name, {})
+                for key in field.split("."):
+                    node = node.get(key) if isinstance(node, dict) else None
+                if node is not None:
+                    return True
+            return False
+
+        for town, tier in tiers.items():
+            if layer == "default":
+                scope, blockers = True, sets("tiers", tier) or sets("towns", town)
+            elif layer == "tiers":
+                scope, blockers = tier == parts[2], sets("towns", town)
+            else:
+                scope, blockers = town == parts[2], False
+            if scope:
+                (masked if blockers else reached).add(town)
+    return sorted(reached), sorted(masked - reached)
 
 
 def select_targets(policy, wanted: list[str] | None, path: Path) -> list[Target]:
@@ -654,7 +711,7 @@ def write_result(res: SearchResult, out: Path) -> None:
         "cost": describe(s.meta.cost), "outcome": describe(s.meta.outcome),
         "levers": [{"name": v.label, "paths": v.paths, "range": [v.lo, v.hi], "step": v.step,
                     "as_written": a} for v, a in zip(s.variables, s.as_written)],
-        "chosen": res.chosen, "closest": res.closest, "checked": res.checked,
+        "chosen": res.chosen, "closest": res.closest, "checked": res.checked, "notes": s.notes,
         "reference": res.reference, "evaluations": res.evaluations.height,
         "replications": s.meta.replications, "seed": s.meta.seed, "scale": s.meta.scale,
         "uncertainty": _uncertainty(Path(behaviour)), "seconds": round(res.seconds, 1),
@@ -703,6 +760,7 @@ def format_result(res: SearchResult) -> str:
                + (f" (linked: {', '.join(v.paths)})" if len(v.paths) > 1 else "")
                + (f"; the package has {a:g}" if a is not None else "")
                for v, a in zip(s.variables, s.as_written)],
+             *[f"  note: {n}" for n in s.notes],
              f"{res.evaluations.height} settings evaluated in {res.seconds:.0f} s", ""]
     if res.reachable:
         row = res.chosen

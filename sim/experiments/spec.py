@@ -241,8 +241,10 @@ def check_lever_factor(policy, f: LeverFactor, path: Path, key: str) -> None:
             try:
                 policy.with_levers(lever_override(lever, probe))
             except ConfigError as exc:
+                hint = "; this lever takes whole numbers: add `integer = true`" \
+                    if "valid integer" in str(exc) and not f.integer else ""
                 raise ConfigError(f"{path}: key '{key}' (path '{lever}', value {probe!r}): not a "
-                                  f"valid lever value ({exc})") from None
+                                  f"valid lever value ({exc}){hint}") from None
 
 
 def _sample(design: Design, factors: list[Factor], path: Path) -> tuple[list[dict[str, Any]], np.ndarray | None]:
