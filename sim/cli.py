@@ -11,6 +11,9 @@
     sim calibrate --abc [PATTERNS.toml] [--last-year Y] [--scheduler tcp://HOST:PORT]
     sim check FILE.toml [FILE.toml ...]
     sim response [--regions R ...] [--levers L ...] [--replications N] [--scale S] [--out FILE.md]
+    sim levers POLICY.toml [--sources]
+    sim search SEARCH.toml [--workers N] [--scheduler ADDRESS] [--out DIR] [--replace]
+    sim discover EXPERIMENT.toml [--workers N] [--scheduler ADDRESS] [--out DIR] [--resume]
 
 With several packages, each is run on the same replications (same households, same draws:
 common random numbers) into ``OUT/<package>/`` and their rates are printed side by side.
@@ -42,7 +45,7 @@ from sim.configuration import (
     read_toml,
 )
 from sim.configuration.settings import SETTINGS, check_years
-from sim.errors import SimError, UsageError
+from sim.errors import OutputError, SimError, UsageError
 from sim.outputs.files import child, remove_ours
 from sim.outputs.targets import format_table
 
@@ -205,14 +208,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print()
             print(format_comparison(table, packages, _uncertainty(out)))
             _print_targets(exp, metrics, out)
-        else:
-            y1 = metrics["year"].max()
+        table = _points(exp, metrics, out)
+        if exp.factors or len(packages) == 1:
+            from sim.experiments.points import format_points
+
             print()
-            print(metrics.filter(pl.col("year") == y1).group_by("point", "package")
-                  .agg(pl.col("resident_urbanization").mean(), pl.col("hukou_urbanization").mean(),
-                       pl.col("settled_persons").mean(), pl.len().alias("replications"))
-                  .sort("point"))
+            print(format_points(table, [f.name for f in exp.factors], _uncertainty(out)))
+            print(f"(every point with its factor values: {out / 'points.parquet'})")
     return 1 if rep.failed else 0
+
+
+def _targets_by_label(exp) -> dict:
+    """The targets that apply to each package label of a sweep: a package's own targets, on its
+    own region only (targets are stated for the document's region)."""
+    from sim.configuration import load_policy, load_region
+
+    out = {}
+    choices = exp.region_choices()
+    for path in exp.packages:
+        pol = load_policy(path)
+        for reg in choices:
+            if reg is not None and pol.region_path != reg:
+                continue
+            label = pol.name
+            if len(choices) > 1:
+                label = f"{pol.name}@{load_region(pol.region_path).region.name}"
+            out[label] = list(pol.targets)
+    return out
+
+
+def _points(exp, metrics: pl.DataFrame, out: Path) -> pl.DataFrame:
+    """Write ``points.parquet``: each design point by its factor values, with cost and target
+    attainment (:mod:`sim.experiments.points`)."""
+    from sim.experiments.points import point_table
+    from sim.experiments.sweep import atomic_write_parquet, read_output
+
+    design = pl.read_parquet(out / "design.parquet")
+    towns, groups = (read_output(out, name) if name in exp.meta.outputs else None
+                     for name in ("towns", "groups"))
+    table = point_table(metrics, design, _targets_by_label(exp), towns, groups)
+    atomic_write_parquet(table, out / "points.parquet")
+    return table
 
 
 def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:
@@ -373,6 +409,13 @@ def check_file(path: str | Path) -> str:
         load_policy(spec.resolve(spec.meta.package))
         return (f"{path}: pattern calibration spec OK ({len(spec.parameters)} parameters, "
                 f"{len(spec.series)} series, {len(spec.patterns)} patterns)")
+    if "search" in raw:
+        from sim.experiments.search import load_search
+
+        search = load_search(path)
+        check_file(search.package)
+        return (f"{path}: search '{search.name}' OK ({len(search.variables)} levers, "
+                f"{len(search.targets)} targets)")
     if "experiment" in raw:
         from sim.experiments.spec import load_experiment
 
@@ -385,7 +428,7 @@ def check_file(path: str | Path) -> str:
         return f"{path}: experiment '{exp.name}' OK ({len(exp.points)} design points)"
     raise ConfigError(
         f"{path}: cannot tell what this file is; expected a [package], [region], [behaviour], "
-        "[calibration], [abc] or [experiment] table"
+        "[calibration], [abc], [experiment] or [search] table"
     )
 
 
@@ -538,6 +581,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the page to write (default docs/levers.md); figures go to its stem folder")
     rs.add_argument("--quiet", action="store_true", help="no progress line")
     rs.set_defaults(func=cmd_response)
+    sr = sub.add_parser("search", help="the cheapest lever settings that meet a package's targets, "
+                        "and the front of cost against settlement (pymoo NSGA-II)")
+    sr.add_argument("spec", type=config_file("search"), help="search TOML file ([search], [[levers]])")
+    _executor_args(sr)
+    sr.add_argument("--out", help="output folder (default: results/<search name>)")
+    sr.add_argument("--replace", action="store_true",
+                    help="replace an earlier search folder at --out (only one sim wrote)")
+    sr.add_argument("--quiet", action="store_true", help="no progress lines")
+    sr.set_defaults(func=cmd_search)
+    dc = sub.add_parser("discover", help="scenario discovery: PRIM boxes of the assumptions under "
+                        "which a package misses a target (EMA Workbench)")
+    dc.add_argument("experiment", type=config_file("experiment"),
+                    help="experiment TOML varying behaviour (and levers), with a [discover] table")
+    _executor_args(dc)
+    dc.add_argument("--out", help="the sweep folder (default: results/<experiment>); finished runs "
+                    "are reused")
+    dc.add_argument("--quiet", action="store_true", help="no progress bar")
+    dc.set_defaults(func=cmd_discover)
     w = sub.add_parser("warmup", help="compile the engine's kernels into numba's cache, with "
                        "progress (make does this after install)")
     w.set_defaults(func=cmd_warmup)
@@ -549,13 +610,107 @@ def cmd_levers(args: argparse.Namespace) -> int:
     ``[[design.levers]] path`` names, without opening the TOML."""
     pol = load_policy(args.policy)
     entries = pol.lever_entries()
+    chain = len(pol.files) > 1
+    last = {path: i for i, (path, *_) in enumerate(entries)}  # a later file's value wins
     print(f"{pol.name}: {len(entries)} lever values set ({' → '.join(f.name for f in pol.files)}); "
-          "paths as an experiment names them")
+          "paths as an experiment names them"
+          + ("; values from a parent file are marked with it" if chain else ""))
     width = max((len(p) for p, *_ in entries), default=10)
-    for path, value, source, file in entries:
-        print(f"{path:{width}}  = {value!r}")
+    own = pol.files[-1].name
+    for i, (path, value, source, file) in enumerate(entries):
+        notes = []
+        if chain and file != own:
+            notes.append(f"from {file}")
+        if last[path] != i:
+            notes.append(f"overridden by {entries[last[path]][3]}")
+        print(f"{path:{width}}  = {value!r}" + (f"  ({'; '.join(notes)})" if notes else ""))
         if args.sources:
             print(f"{'':{width}}    {file}: {source or '(no source)'}")
+    return 0
+
+
+def _executor(workers: int | None, scheduler: str | None):
+    """The executor a search or discovery runs on, and how to close it: a Dask cluster's, a
+    local pool of ``workers`` processes, or (one worker) this process itself."""
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+        return client.get_executor(), client.close
+    if workers is None or workers <= 1:
+        return None, lambda: None
+    from sim.experiments.sweep import local_executor
+
+    pool = local_executor(workers)
+    return pool, lambda: pool.shutdown(wait=False, cancel_futures=True)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Target-seeking search (:mod:`sim.experiments.search`): the cheapest setting that meets
+    the package's targets with the required probability, or "not reachable" and the closest."""
+    from sim.experiments.search import format_result, load_search, run_search, write_result
+    from sim.outputs.files import is_ours, mark
+
+    search = load_search(args.spec)
+    out = Path(args.out) if args.out else child(Path("results"), search.name, "search name")
+    if args.replace:
+        remove_ours(out, "search")
+    if out.exists() and any(out.iterdir()):
+        what = "an earlier search; pass --replace to recompute it" if is_ours(out, "search") else \
+            "not a search folder hukou-sim created"
+        raise OutputError(f"{out} exists and holds {what}, or choose another --out (nothing was written)")
+    executor, close = _executor(args.workers, args.scheduler)
+    try:
+        res = run_search(search, executor=executor, progress=not args.quiet)
+    finally:
+        close()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        mark(out, "search")
+        write_result(res, out)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the search's results ({exc.strerror or exc})") from None
+    from sim.report.search_doc import front_figure
+
+    from sim.experiments.evaluate import describe
+
+    png = front_figure(res.evaluations, out / "front.png", describe(search.meta.cost),
+                       describe(search.meta.outcome),
+                       f"{search.name}: every setting evaluated",
+                       res.chosen["candidate"] if res.chosen else None)
+    print(format_result(res))
+    print(f"\nwrote {out / 'evaluations.parquet'}, {out / 'front.parquet'}, {out / 'result.json'} "
+          f"and {png}")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Scenario discovery (:mod:`sim.experiments.discover`): run (or resume) the experiment's
+    sweep, then PRIM boxes of the assumptions under which the package misses its target."""
+    from sim.experiments.discover import format_discovery, run_discovery, write_discovery
+    from sim.experiments.spec import load_experiment
+    from sim.experiments.sweep import run_sweep
+    from sim.report.search_doc import peeling_figure
+
+    exp = load_experiment(args.experiment)
+    out = Path(args.out) if args.out else child(Path("results"), exp.name, "experiment name")
+    rep = run_sweep(exp, out, workers=args.workers, scheduler=args.scheduler, resume=True,
+                    progress=not args.quiet)
+    _report(rep)
+    if rep.failed:
+        print(f"sim: discovery needs every run; {len(rep.failed)} runs failed (see {out / 'failed'}); "
+              "fix them and run again (finished runs are kept)", file=sys.stderr)
+        return 1
+    d = run_discovery(exp, out)
+    folder = out / "discover"
+    write_discovery(d, folder)
+    written = [folder / "box.json", folder / "peeling.parquet", folder / "cases.parquet"]
+    if d.chosen >= 0:
+        written.append(peeling_figure(d.peeling, d.chosen, folder / "peeling.png",
+                                      f"{d.package}: when is '{d.target}' missed?"))
+    print()
+    print(format_discovery(d))
+    print(f"\nwrote {', '.join(str(w) for w in written)}")
     return 0
 
 

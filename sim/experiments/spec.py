@@ -24,12 +24,21 @@ factors, a design, replications and outputs; expanded here into design points.
     path = "schools.default.nonhukou_admission_share"   # or region-wide group.field (rights.land.x)
     values = [0.3, 1.0]        # grid: the values; samplers: range = [lo, hi]
 
+    [[design.levers]]          # a linked factor: one value applied to several paths (tiers, towns)
+    name = "purchase_subsidy_yuan"                      # its label in tables (default: the paths
+    paths = ["housing.tiers.central_city.purchase_subsidy_yuan",   # folded, e.g.
+             "housing.tiers.sub_center.purchase_subsidy_yuan"]     # housing.tiers.{a,b}.field)
+    values = [18000, 50000]
+
     [[design.behaviour]]       # an uncertain behaviour parameter
     name = "beta_income"
     range = [0.5, 1.5]
 
     [sensitivity]              # for `sim sensitivity`
     outcomes = ["hukou_urbanization", "resident_urbanization", "settlement_intention"]
+
+    [discover]                 # for `sim discover` (sim.experiments.discover)
+    target = "resident urbanisation 64% by 2025"
 
 Every design point is crossed with every package; every (point, replication) is one run.
 Replication r of every point uses the same population and draws (seed, r): common random numbers.
@@ -55,6 +64,7 @@ from sim.configuration import (
     validate,
 )
 from sim.configuration.schema import Year
+from sim.experiments.discover import DiscoverSpec
 
 
 class ExperimentMeta(Strict):
@@ -75,17 +85,54 @@ class ExperimentMeta(Strict):
     title: str = ""
 
 
+LeverPath = Annotated[str, Field(pattern=r"^[a-z_]+(\.[^.\s]+)+$")]  # group.[layer.]field
+
+
 class LeverFactor(Strict):
-    path: Annotated[str, Field(pattern=r"^[a-z_]+(\.[^.\s]+)+$")]  # group.[layer.]field
+    """A varied lever: one ``path``, or a linked factor whose one value goes to every one of
+    ``paths`` (the same lever in several tiers or towns)."""
+
+    path: LeverPath | None = None
+    paths: Annotated[list[LeverPath], Field(min_length=1)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     values: Annotated[list[Any], Field(min_length=1)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     integer: bool = False
 
     @model_validator(mode="after")
     def _one(self) -> LeverFactor:
+        if (self.path is None) == (self.paths is None):
+            raise ValueError("give exactly one of 'path' (one lever) or 'paths' (a linked factor: "
+                             "one value applied to several tiers or towns)")
+        if self.paths is not None and len(set(self.paths)) != len(self.paths):
+            raise ValueError(f"'paths' names a lever twice: {self.paths}")
         if (self.values is None) == (self.range is None):
             raise ValueError("give exactly one of 'values' (grid) or 'range' (samplers)")
         return self
+
+    @property
+    def targets(self) -> list[str]:
+        """Every lever path this factor sets."""
+        return list(self.paths) if self.paths is not None else [self.path]  # type: ignore[list-item]
+
+    @property
+    def label(self) -> str:
+        """The factor's name in tables and design columns."""
+        return self.name or linked_label(self.targets)
+
+
+def linked_label(paths: list[str]) -> str:
+    """One label for several lever paths: the parts they share, and the parts that differ in
+    braces (``housing.tiers.{central_city,sub_center}.purchase_subsidy_yuan``)."""
+    if len(paths) == 1:
+        return paths[0]
+    split = [p.split(".") for p in paths]
+    if len({len(s) for s in split}) != 1:
+        return "+".join(paths)
+    parts = []
+    for segs in zip(*split):
+        parts.append(segs[0] if len(set(segs)) == 1 else "{" + ",".join(dict.fromkeys(segs)) + "}")
+    return ".".join(parts)
 
 
 class BehaviourFactor(Strict):
@@ -123,6 +170,7 @@ class ExperimentFile(Strict):
     experiment: ExperimentMeta
     design: Design = Field(default_factory=Design)
     sensitivity: Sensitivity = Field(default_factory=Sensitivity)
+    discover: DiscoverSpec | None = None  # for `sim discover` (sim.experiments.discover)
 
 
 @dataclass
@@ -134,6 +182,16 @@ class Factor:
     values: list[Any] | None
     range: list[float] | None
     integer: bool = False
+    paths: list[str] = field(default_factory=list)  # a lever factor: every path its value sets
+
+    def override(self, value: Any) -> dict[str, Any]:
+        """The partial lever tree that gives this (lever) factor ``value``."""
+        from sim.configuration import deep_merge
+
+        tree: dict[str, Any] = {}
+        for p in self.paths or [self.name]:
+            tree = deep_merge(tree, lever_override(p, value))
+        return tree
 
 
 @dataclass
@@ -151,6 +209,7 @@ class Experiment:
     sample_matrix: np.ndarray | None = None  # SALib sample for sensitivity methods
     regions: list[Path] = field(default_factory=list)  # when packages are crossed with regions
     behaviour: Path | None = None  # behaviour file for every run (None: the default)
+    discover: DiscoverSpec | None = None  # the [discover] table, for `sim discover`
 
     def region_choices(self) -> list[Path | None]:
         """The regions each package runs on: the listed ones, the one region, or (None) each
@@ -169,6 +228,23 @@ def lever_override(path: str, value: Any) -> dict[str, Any]:
     for p in reversed(parts[:-1]):
         tree = {p: tree}
     return tree
+
+
+def check_lever_factor(policy, f: LeverFactor, path: Path, key: str) -> None:
+    """Refuse a lever factor whose paths or values a package cannot take, naming the file, the
+    key, the path and the value: every path at every listed value (or both ends of the range)."""
+    probes = f.values if f.values is not None else list(f.range or [])
+    for lever in f.targets:
+        for probe in probes:
+            if f.range is not None:
+                probe = int(round(probe)) if f.integer else float(probe)
+            try:
+                policy.with_levers(lever_override(lever, probe))
+            except ConfigError as exc:
+                hint = "; this lever takes whole numbers: add `integer = true`" \
+                    if "valid integer" in str(exc) and not f.integer else ""
+                raise ConfigError(f"{path}: key '{key}' (path '{lever}', value {probe!r}): not a "
+                                  f"valid lever value ({exc}){hint}") from None
 
 
 def _sample(design: Design, factors: list[Factor], path: Path) -> tuple[list[dict[str, Any]], np.ndarray | None]:
@@ -236,18 +312,15 @@ def load_experiment(path: str | Path) -> Experiment:
             raise ConfigError(f"{path}: key 'experiment.regions[{i}]': file not found: {r}")
     if region is None and not regions and any(p.region_path is None for p in policies):
         raise ConfigError(f"{path}: key 'experiment.region': a package names no region; give one")
-    factors = [Factor("lever", f.path, f.values, f.range, f.integer) for f in data.design.levers] + \
+    factors = [Factor("lever", f.label, f.values, f.range, f.integer, f.targets)
+               for f in data.design.levers] + \
         [Factor("behaviour", f.name, f.values, f.range) for f in data.design.behaviour]
+    names = [f.name for f in factors]
     for i, f in enumerate(data.design.levers):
-        probes = f.values if f.values is not None else list(f.range)
-        for probe in probes:
-            if f.range is not None:
-                probe = int(round(probe)) if f.integer else float(probe)
-            try:
-                policies[0].with_levers(lever_override(f.path, probe))
-            except ConfigError as exc:
-                raise ConfigError(f"{path}: key 'design.levers[{i}]' (path '{f.path}', value "
-                                  f"{probe!r}): not a valid lever value ({exc})") from None
+        if names.count(f.label) > 1:
+            raise ConfigError(f"{path}: key 'design.levers[{i}]': factor '{f.label}' is named twice; "
+                              "give each factor its own path or name")
+        check_lever_factor(policies[0], f, path, f"design.levers[{i}]")
     base = Behaviour()
     for i, f in enumerate(data.design.behaviour):
         for probe in (f.values if f.values is not None else f.range):
@@ -272,6 +345,11 @@ def load_experiment(path: str | Path) -> Experiment:
     exp = Experiment(path, data.experiment, data.design, data.sensitivity, packages, region,
                      factors, points, X)
     exp.regions = regions
+    exp.discover = data.discover
+    if data.discover is not None:  # an unknown package or target is refused before anything runs
+        from sim.experiments.discover import choose_target
+
+        choose_target(exp, data.discover)
     if meta.scale is not None:  # every region must keep enough agents at the experiment's scale
         from sim.configuration import load_region
         from sim.configuration.settings import MIN_AGENTS

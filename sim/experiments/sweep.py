@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from sim.errors import OutputError, SimError
-from sim.experiments.spec import Experiment, lever_override
+from sim.experiments.spec import Experiment
 from sim.outputs.files import is_ours, mark, umask, write_parquet
 
 MAX_POOL_RESTARTS = 3
@@ -277,10 +277,10 @@ def plan(exp: Experiment, out: Path) -> tuple[list[RunTask], pl.DataFrame]:
             levers: dict[str, Any] = {}
             beh: dict[str, Any] = {}
             for f in exp.factors:
-                if f.kind == "lever":
+                if f.kind == "lever":  # a linked factor sets every one of its paths
                     from sim.configuration import deep_merge
 
-                    levers = deep_merge(levers, lever_override(f.name, values[f.name]))
+                    levers = deep_merge(levers, f.override(values[f.name]))
                 else:
                     beh[f.name] = values[f.name]
             rows.append({"point": point, "package": label, "region": region_name,

@@ -22,7 +22,7 @@ import polars as pl
 
 from sim.errors import OutputError
 
-MARKERS = {"run": ".hukou-sim-run", "sweep": ".hukou-sim-sweep"}
+MARKERS = {"run": ".hukou-sim-run", "sweep": ".hukou-sim-sweep", "search": ".hukou-sim-search"}
 """Marker file of each kind of folder the product writes (JSON: the kind and the format)."""
 
 PLAIN_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
