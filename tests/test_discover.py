@@ -93,6 +93,11 @@ def test_discover_finds_the_box_of_the_driving_uncertainty(tmp_path, capsys):
     assert {"coverage", "density", "mass", "restricted"} <= set(peeling.columns) and peeling.height > 2
     assert (out / "discover" / "peeling.png").stat().st_size > 5000
     assert "Chosen box" in printed and "asc_hukou in [" in printed
+    # the sweep's report shows the box and the trade-off (issue 17 §4: "the report shows ...")
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "report.html").read_text()
+    assert 'id="discovery"' in page and "When the package fails" in page
+    assert f"coverage {box['box']['coverage']:.0%}" in page and "asc_hukou" in page
 
 
 def test_unknown_discover_target_is_refused(tmp_path):

@@ -620,3 +620,50 @@ def report(folder: str | Path, out: str | Path | None = None, baseline: str | No
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Extra section: the scenario discovery of this sweep (`sim discover` writes discover/)
+# ---------------------------------------------------------------------------------------------
+
+
+def discovery_section(res: viewer.Results, out: Path) -> Section | None:
+    """When is the target missed: the PRIM box that ``sim discover`` found in this sweep (its
+    ``discover/box.json``), with coverage, density and each restricted dimension, and the peeling
+    trade-off figure. None when the folder holds no discovery."""
+    import json
+
+    folder = res.folder / "discover"
+    box_file = folder / "box.json"
+    if not box_file.is_file():
+        return None
+    body = json.loads(box_file.read_text())
+    box = body.get("box")
+    head = (f"{body['package']} misses “{body['target']}” in {body['misses']} of {body['cases']} runs "
+            "(each run one replication, so one posterior draw, at one lever setting).")
+    figures = []
+    png = folder / "peeling.png"
+    if png.is_file():
+        figures.append({"title": "PRIM's peeling trade-off: coverage (share of the misses inside the "
+                                 "box) against density (share of the box's runs that miss)",
+                        "b64": base64.b64encode(png.read_bytes()).decode()})
+    if box is None:
+        html = Markup("<p>{}</p>").format(head + " There is no box to find: the target is "
+                                          + ("never" if body["misses"] == 0 else "always") + " missed.")
+        return Section("discovery", "When the package fails · 情景发现", head, html, figures)
+    rows = pl.DataFrame([{
+        "dimension": r["dimension"],
+        "box": (", ".join(map(str, r["categories"])) if r.get("categories")
+                else f"{r['min']:.4g} to {r['max']:.4g}"),
+        "sampled": ("" if r.get("categories") else f"{r['range_min']:.4g} to {r['range_max']:.4g}"),
+    } for r in box["restricted"]], schema={"dimension": pl.Utf8, "box": pl.Utf8, "sampled": pl.Utf8})
+    summary = (f"Chosen box (step {box['step']}): coverage {box['coverage']:.0%}, density "
+               f"{box['density']:.0%}, {box['mass']:.0%} of runs. The package misses the target when "
+               "every restricted dimension lies in its box.")
+    html = Markup("<p>{}</p>").format(summary) + table(
+        rows, "discovery-box", {"dimension": "assumption or lever", "box": "in the box",
+                                "sampled": "range sampled"})
+    return Section("discovery", "When the package fails · 情景发现", head, html, figures)
+
+
+EXTRA_SECTIONS.append(discovery_section)
