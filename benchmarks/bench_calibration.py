@@ -40,8 +40,11 @@ ABC_TARGET_S, ENSEMBLE_TARGET_S = 15 * 60.0, 2 * 60.0
 
 
 def particle_cost(repeats: int = 3) -> tuple[float, float]:
-    """Median seconds of one particle's national run and of its regional runs, on one core, at
-    the prior's centre."""
+    """Median seconds of one particle's national run and of its regional runs, on one core and one
+    thread (as a calibration worker runs them), at the prior's centre."""
+    import numba
+
+    numba.set_num_threads(1)  # as in the calibration's worker processes
     spec = load_abc_spec(SPEC)
     beh = behaviour_with({p.name: sum(p.range) / 2 for p in spec.parameters})
     national_run(spec, beh)  # compiled kernels loaded

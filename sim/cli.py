@@ -678,9 +678,12 @@ def cmd_search(args: argparse.Namespace) -> int:
                        describe(search.meta.outcome),
                        f"{search.name}: every setting evaluated",
                        res.chosen["candidate"] if res.chosen else None)
+    from sim.report.search_doc import search_page
+
+    page = search_page(out)
     print(format_result(res))
-    print(f"\nwrote {out / 'evaluations.parquet'}, {out / 'front.parquet'}, {out / 'result.json'} "
-          f"and {png}")
+    print(f"\nwrote {out / 'evaluations.parquet'}, {out / 'front.parquet'}, {out / 'result.json'}, "
+          f"{png} and the page {page}")
     return 0
 
 

@@ -78,6 +78,10 @@ def test_search_finds_the_cheapest_sufficient_value_known_by_construction(tmp_pa
     row = ev.filter(pl.col("build_per_year") == 27).row(0, named=True)
     assert row["cost"] == pytest.approx(2 * 27 * 150000)
     assert (tmp_path / "out" / "front.parquet").is_file() and (tmp_path / "out" / "front.png").is_file()
+    # the search's page: the answer, the targets' probabilities at it, the front, every setting
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<b class=\"yes\">Found</b>" in page and "build_per_year = 27" in page
+    assert "data:image/png;base64," in page and "probability at the setting" in page
 
 
 def test_search_tolerance_is_the_step(tmp_path):
@@ -95,6 +99,8 @@ def test_impossible_target_is_not_reachable_and_the_closest_setting_is_named(tmp
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["status"] == "not reachable in these ranges"
     assert result["closest"]["build_per_year"] == 100 and result["chosen"] is None
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Not reachable in these ranges" in page and "Closest: build_per_year = 100" in page
 
 
 @pytest.mark.parametrize("lever, needle", [

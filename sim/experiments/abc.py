@@ -327,13 +327,14 @@ def sampler(workers: int, scheduler: str | None = None):
         return pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
     if workers <= 1:
         return pyabc.sampler.SingleCoreSampler()
-    # fresh (spawned) worker processes, as sweeps use: pyabc's forking samplers hang once the
-    # compiled engine's threads exist in a forked child
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
+    # the sweeps' pool: fresh (spawned) single-threaded worker processes. pyabc's forking samplers
+    # hang once the compiled engine's threads exist in a forked child, and a particle's runs are
+    # small (a few thousand agents), where threads within a run cost more than they save: one
+    # thread per worker made a particle 0.55 s instead of 1.4-2.9 s (benchmarks/bench_calibration.py)
+    from sim.experiments.sweep import local_executor
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-    return pyabc.sampler.ConcurrentFutureSampler(cfuture_executor=pool, client_max_jobs=workers)
+    return pyabc.sampler.ConcurrentFutureSampler(cfuture_executor=local_executor(workers),
+                                                 client_max_jobs=workers)
 
 
 def run_abc(spec: AbcSpec, *, population_size: int | None = None, generations: int | None = None,
