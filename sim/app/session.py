@@ -378,13 +378,13 @@ def new_folder(name: str, kind: str) -> Path:
 
 def run_variant(policy: Policy, baseline: Policy, edits: dict[str, Any], kind: str = "coarse",
                 progress: Callable[[float, str], None] | None = None,
-                folder: Path | None = None) -> tuple[Path, Path]:
+                folder: Path | None = None, settings: RunSettings | None = None) -> tuple[Path, Path]:
     """Save the variant of ``policy`` with ``edits`` (typed values, already validated) into a new
     run folder, then run it against ``baseline`` there (:func:`run_pair`). The variant that runs
     is the saved file, so ``sim run`` of that file reproduces the run. Returns (run folder,
-    variant file)."""
+    variant file). ``settings`` replaces the ``kind``'s (tests run smaller)."""
     region = load_region(policy.region_path)
-    settings = settings_for(kind, region)
+    settings = settings or settings_for(kind, region)
     folder = folder or new_folder(variant_name(policy, edits), kind)
     variant_path = save_variant(policy, edits, folder)
     run_pair(baseline, load_policy(variant_path), settings, folder, progress)
