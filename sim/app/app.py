@@ -37,10 +37,8 @@ model_params = {
 def PlaceGraph(model: SettlementModel):
     """The towns on the place graph at their coordinates, sized by this year's residents."""
     residents = {agent.name: agent.residents for agent in model.town_agents}
-    try:
-        Figure(fig_place_graph(model.region, residents=residents))
-    except Exception as exc:  # a region without coordinates (China's size classes)
-        solara.Warning(str(exc))
+    # a region without coordinates (China's size classes) shows why it has no drawing
+    Figure(lambda: fig_place_graph(model.region, residents=residents), (id(model), model.year))
 
 
 model = SettlementModel(policy=model_params["policy"]["value"], seed=0, scale=100.0)

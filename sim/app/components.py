@@ -9,6 +9,7 @@ matplotlib and shown as images.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from typing import Any
@@ -38,11 +39,30 @@ def css_name(lever: str) -> str:
     return "lever-" + lever.replace(".", "-")
 
 
-@solara.component
-def Figure(fig: plt.Figure):
-    """A matplotlib figure as an image (closed once drawn, so figures do not pile up)."""
-    solara.FigureMatplotlib(fig, dpi=90, format="png")
+def png(fig: plt.Figure) -> bytes:
+    """A figure as PNG bytes; the figure is closed, so figures do not pile up in pyplot."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
+    return buffer.getvalue()
+
+
+@solara.component
+def Figure(make: Callable[[], plt.Figure], key: Any):
+    """The figure ``make()`` draws, as an image; drawn again only when ``key`` changes (not on
+    every render of the page, e.g. while the planner types a lever). A figure the results cannot
+    give (a region without coordinates has no map) shows why instead."""
+    def draw() -> tuple[bytes | None, str]:
+        try:
+            return png(make()), ""
+        except SimError as exc:
+            return None, str(exc)
+
+    data, why = solara.use_memo(draw, dependencies=[key])
+    if why:
+        solara.Warning(why)
+    else:
+        solara.Image(data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,6 +107,21 @@ def LeverRow(spec: LeverSpec, policy: Policy, entry: Any, error: str | None,
             notes.insert(0, spec.what)
         solara.Markdown("<br>".join(notes), style={"font-size": "12px", "color": "#555",
                                                     "line-height": "1.3"})
+
+
+@solara.component
+def Section(title: str, body: Callable[[], None], expand: bool = False):
+    """A collapsible section (as ``solara.Details``) whose content is built only while it is
+    open, so the closed sections of a hundred levers cost nothing on each render."""
+    from solara.alias import rv
+
+    open_, set_open = solara.use_state_or_update(expand)
+    with rv.ExpansionPanels(v_model=0 if open_ else None, on_v_model=lambda v: set_open(v == 0)):
+        with rv.ExpansionPanel():
+            rv.ExpansionPanelHeader(children=[title])
+            with rv.ExpansionPanelContent():
+                if open_:
+                    body()
 
 
 @solara.component
@@ -140,13 +175,15 @@ def LeverForm(policy: Policy, entries: dict[str, Any], on_entries: Callable[[dic
             bad = sum(1 for s in rows if s.name in errors)
             title = f"{section} ({len(rows)} levers" + (f", {changed} changed" if changed else "") + \
                 (f", {bad} invalid" if bad else "") + ")"
-            with solara.Details(summary=title, expand=bool(changed or bad)):
+            def body(groups=groups, rows=rows) -> None:
                 for group in groups:
                     if len(groups) > 1:
                         solara.Markdown(f"**{GROUP_TITLES.get(group, group)}**")
                     for spec in rows:
                         if spec.group == group:
                             LeverRow(spec, policy, entries.get(spec.name), errors.get(spec.name), set_entry)
+
+            Section(title, body, expand=bool(changed or bad))
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,11 +294,11 @@ def MapView(summary: Summary):
         solara.SliderInt("year", value=year, min=years[0], max=years[-1], on_value=set_year)
         solara.ToggleButtonsSingle(value=colour, values=list(COLOURS), on_value=set_colour)
         solara.ToggleButtonsSingle(value=label, values=res.labels, on_value=set_label)
-    try:
-        with solara.Column(classes=["region-map"]):
-            Figure(fig_map(res, label=label, year=year, colour=colour))
-    except SimError as exc:
-        solara.Warning(str(exc))
+    def make() -> plt.Figure:
+        return fig_map(res, label=label, year=year, colour=colour)
+
+    with solara.Column(classes=["region-map"]):
+        Figure(make, (str(summary.folder), label, year, colour))
 
 
 @solara.component
@@ -286,14 +323,14 @@ def ResultsView(summary: Summary):
         solara.Markdown("#### Map")
         MapView(summary)
         solara.Markdown("#### Urbanisation (resident and hukou) with 90% bands")
-        Figure(fig_urbanization(res))
+        Figure(lambda: fig_urbanization(res), (str(summary.folder), "urbanisation"))
         solara.Markdown("#### Paired difference from the baseline")
-        Figure(fig_differences(res))
+        Figure(lambda: fig_differences(res), (str(summary.folder), "differences"))
         with solara.Column(classes=["targets"]):
             solara.Markdown("#### Targets of the package\n" + targets_markdown(summary))
         solara.Markdown("#### Settlement, intention and eligibility by group (final year)\n"
                         + groups_markdown(summary))
-        Figure(fig_groups(res))
+        Figure(lambda: fig_groups(res), (str(summary.folder), "groups"))
         definitions = [f"**{m}**: {METRIC_DEFINITIONS[m]}" for m in HEADLINE if m in METRIC_DEFINITIONS]
         if definitions:
             with solara.Details(summary="What the numbers mean"):

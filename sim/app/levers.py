@@ -215,7 +215,19 @@ class PackageValue:
 
 
 def package_value(policy: Policy, spec: LeverSpec) -> PackageValue:
-    """What ``policy`` sets for ``spec`` (the schema default where it sets nothing)."""
+    """What ``policy`` sets for ``spec`` (the schema default where it sets nothing); computed
+    once per package and lever (the form asks on every render)."""
+    key = (id(policy), spec.name)
+    cached = _VALUES.get(key)
+    if cached is None or cached[0] is not policy:
+        _VALUES[key] = (policy, _package_value(policy, spec))
+    return _VALUES[key][1]
+
+
+_VALUES: dict[tuple[int, str], tuple[Policy, PackageValue]] = {}
+
+
+def _package_value(policy: Policy, spec: LeverSpec) -> PackageValue:
     start = policy.meta.start or 0
     tree = policy.levers_in(start)
     node: Any = tree.get(spec.group, {})

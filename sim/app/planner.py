@@ -8,6 +8,7 @@ live while the model runs.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,12 @@ def run_task(policy: Policy, base: Policy, values: dict[str, Any], kind: str):
         run_task.progress = 100 * fraction
         status.value = message
 
+    t0 = time.perf_counter()
     folder, variant_path = session.run_variant(policy, base, values, kind, progress)
+    t1 = time.perf_counter()
     summary = session.summarise(folder)
+    print(f"sim app: {kind} run of {variant_path.stem} against {base.name}: {t1 - t0:.1f} s "
+          f"(summary {time.perf_counter() - t1:.1f} s) -> {folder}", flush=True)
     command = session.command_line(base, variant_path, summary.settings, folder)
     return summary, variant_path, command, policy, values
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 APP = "sim.app.planner"
 
@@ -17,7 +18,27 @@ def serve(host: str = "127.0.0.1", port: int = 8765, app: str = APP) -> None:
     os.environ["SERVER_NAME"] = host
     os.environ["SERVER_PORT"] = str(port)
     print(f"sim app: open http://{host}:{port}/ in a browser (Ctrl-C stops the app)", flush=True)
+    threading.Thread(target=prepare, daemon=True).start()
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"sim app: note: serving on {host}, reachable from other machines", file=sys.stderr,
               flush=True)
     uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning")
+
+
+def prepare(region: str = "dehong") -> None:
+    """Read the default region's boundaries and load the report's fonts while the planner reads
+    the page, so the first map does not wait for them (best effort: a failure here shows again,
+    with its message, when the map is drawn)."""
+    try:
+        import matplotlib.pyplot as plt
+
+        from sim.configuration import PROJECT_ROOT, load_region
+        from sim.report.maps import region_boundaries
+
+        region_boundaries(load_region(PROJECT_ROOT / "configs" / "regions" / f"{region}.toml"))
+        fig, ax = plt.subplots()
+        ax.set_title("德宏")
+        fig.canvas.draw()
+        plt.close(fig)
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass

@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,16 +188,40 @@ class RunSettings:
     scale: float | None
     replications: int
     seed: int = 0
+    threads: int | None = None  # numba threads of the run (None: all)
 
 
 def settings_for(kind: str, region: RegionFile) -> RunSettings:
     """The coarse run (quick, at :func:`coarse_scale`) or the confirm run (the region's default
     scale, :data:`CONFIRM_REPLICATIONS` replications, a posterior draw each)."""
     if kind == "coarse":
-        return RunSettings("coarse", coarse_scale(region), COARSE_REPLICATIONS)
+        # one thread: at a few thousand agents the compiled passes' parallel regions cost more
+        # in synchronisation than they save (measured on 2 busy cores: 0.1-0.2 s a Dehong
+        # replication on one thread, 1-5 s on two)
+        return RunSettings("coarse", coarse_scale(region), COARSE_REPLICATIONS, threads=1)
     if kind == "confirm":
         return RunSettings("confirm", None, CONFIRM_REPLICATIONS)
     raise ValueError(f"run kind '{kind}': allowed: coarse, confirm")
+
+
+@contextmanager
+def numba_threads(n: int | None):
+    """Run the compiled passes on ``n`` threads in this thread (numba's setting is per thread),
+    restored afterwards; ``None`` leaves numba's default (all cores)."""
+    if n is None:
+        yield
+        return
+    try:
+        import numba
+    except ImportError:  # the plain-Python engine has no threads to set
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def run_pair(baseline: Policy, variant: Policy, settings: RunSettings, out: Path,
@@ -212,12 +237,13 @@ def run_pair(baseline: Policy, variant: Policy, settings: RunSettings, out: Path
     if names[0] == names[1]:
         names[1] += "_2"
     t0 = time.perf_counter()
-    for i, (pol, name) in enumerate(zip((baseline, variant), names)):
-        if progress:
-            progress(i / 2, f"running {pol.name} ({'baseline' if i == 0 else 'variant'}, "
-                     f"{settings.replications} replications) - {time.perf_counter() - t0:.1f} s")
-        run_package(pol, region, seed=settings.seed, replications=settings.replications,
-                    scale=settings.scale, out=out / name, replace=True)
+    with numba_threads(settings.threads):
+        for i, (pol, name) in enumerate(zip((baseline, variant), names)):
+            if progress:
+                progress(i / 2, f"running {pol.name} ({'baseline' if i == 0 else 'variant'}, "
+                         f"{settings.replications} replications) - {time.perf_counter() - t0:.1f} s")
+            run_package(pol, region, seed=settings.seed, replications=settings.replications,
+                        scale=settings.scale, out=out / name, replace=True)
     (out / "packages.json").write_text(json.dumps(names))
     if progress:
         progress(1.0, f"done in {time.perf_counter() - t0:.1f} s")
