@@ -197,7 +197,7 @@ def _fmt(metric: str, x: float) -> str:
     if metric.endswith(("urbanization", "intention", "share", "gap")):
         return f"{100 * x:.1f}%"
     if metric.endswith("yuan"):
-        return f"{x / 1e8:,.2f} 亿 yuan"
+        return f"{x / 1e6:,.1f} million yuan"
     return f"{x:,.0f}"
 
 
@@ -207,17 +207,19 @@ def _fmt_diff(metric: str, x: float) -> str:
     if metric.endswith(("urbanization", "intention", "share", "gap")):
         return f"{100 * x:+.1f} pp"
     if metric.endswith("yuan"):
-        return f"{x / 1e8:+,.2f} 亿 yuan"
+        return f"{x / 1e6:+,.1f} million yuan"
     return f"{x:+,.0f}"
 
 
-def headline_markdown(summary: Summary) -> str:
-    """The comparison as a table: each metric for the baseline and the variant (mean and 90%
-    band across replications) and the paired difference (mean and 90% interval)."""
+def headline_markdown(summary: Summary, metrics: tuple[str, ...] | None = HEADLINE) -> str:
+    """The comparison as a table: each metric (the headline ones, or all with ``None``) for the
+    baseline and the variant (mean and 90% band across replications) and the paired difference
+    (mean and 90% interval)."""
     t = summary.headline
     lines = [f"| metric | {summary.baseline} (baseline) | {summary.variant} (variant) | "
              "difference (paired) |", "|---|---|---|---|"]
-    for metric in [*HEADLINE, *[m for m in t["metric"].unique(maintain_order=True) if m not in HEADLINE]]:
+    every = [*HEADLINE, *[m for m in t["metric"].unique(maintain_order=True) if m not in HEADLINE]]
+    for metric in metrics or every:
         rows = {r["package"]: r for r in t.filter(pl.col("metric") == metric).iter_rows(named=True)}
         if summary.baseline not in rows or summary.variant not in rows:
             continue
@@ -238,8 +240,9 @@ def cost_markdown(summary: Summary) -> str:
     per_text = (f"**{per:,.0f} yuan** per additional settler" if not math.isnan(per) else
                 "no additional settlers on average, so no cost per additional settler")
     return (f"Over the simulated years (sums; means over replications): public cost "
-            f"{c['cost_variant'] / 1e8:,.2f} 亿 yuan with the variant, {c['cost_baseline'] / 1e8:,.2f} 亿 "
-            f"with the baseline (**{c['extra_cost'] / 1e8:+,.2f} 亿**); settlers {c['settled_variant']:,.0f} "
+            f"{c['cost_variant'] / 1e6:,.0f} million yuan with the variant, "
+            f"{c['cost_baseline'] / 1e6:,.0f} million with the baseline "
+            f"(**{c['extra_cost'] / 1e6:+,.0f} million**); settlers {c['settled_variant']:,.0f} "
             f"vs {c['settled_baseline']:,.0f} (**{c['extra_settlers']:+,.0f}**): {per_text}.")
 
 
@@ -291,7 +294,8 @@ def MapView(summary: Summary):
     colour, set_colour = solara.use_state("hukou_share")
     label, set_label = solara.use_state(summary.variant)
     with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.SliderInt("year", value=year, min=years[0], max=years[-1], on_value=set_year)
+        solara.SliderInt(f"year {year}", value=year, min=years[0], max=years[-1], on_value=set_year,
+                         tick_labels="end_points")
         solara.ToggleButtonsSingle(value=colour, values=list(COLOURS), on_value=set_colour)
         solara.ToggleButtonsSingle(value=label, values=res.labels, on_value=set_label)
     def make() -> plt.Figure:
@@ -318,6 +322,8 @@ def ResultsView(summary: Summary):
             "paired by replication (common random numbers), 90% interval of the mean.")
         with solara.Column(classes=["headline"]):
             solara.Markdown(headline_markdown(summary))
+        with solara.Details(summary="all compared metrics"):
+            solara.Markdown(headline_markdown(summary, None))
         with solara.Column(classes=["cost"]):
             solara.Markdown("#### Cost\n" + cost_markdown(summary))
         solara.Markdown("#### Map")

@@ -178,8 +178,8 @@ def Page():
             with solara.Column():
                 if run_task.finished and run_task.value is not None:
                     summary, variant_path, command, original, values = run_task.value
-                    SaveBox(summary, variant_path, command, original, values)
                     ResultsView(summary)
+                    SaveBox(summary, variant_path, command, original, values)
                 elif not running:
                     solara.Info("Change levers on the left (or none), then Run. The coarse run "
                                 "takes a few seconds; Confirm runs at the package's default scale "
