@@ -96,8 +96,10 @@ def test_saved_variant_passes_check_and_reproduces_the_run(tmp_path):
     assert baseline.name == "dehong_pre_reform"
     edits = {LEVER: 30000.0, "housing.public_rental_build_per_year": 500}
     settings = session.RunSettings("test", 400.0, 2, seed=3)
+    told: list[float] = []
     folder, variant = session.run_variant(policy, baseline, edits, folder=tmp_path / "app",
-                                          settings=settings)
+                                          settings=settings, progress=lambda f, m: told.append(f))
+    assert told == sorted(told) and told[-1] == 1.0 and len(set(told)) >= 5  # each replication told
     text = variant.read_text()
     assert "extends = " in text and "planner's choice" in text
     assert "[levers.housing.tiers.central_city]" in text  # the package's tier value is replaced too

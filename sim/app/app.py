@@ -46,9 +46,9 @@ page = SolaraViz(
     model,
     components=[
         (PlaceGraph, 0),
-        (make_plot_component(["resident_urbanization", "hukou_urbanization"]), 0),
-        (make_plot_component(["settled_persons", "migrated_persons"]), 0),
-        (make_plot_component(["settlement_intention", "eligible_share"]), 0),
+        make_plot_component(["resident_urbanization", "hukou_urbanization"]),  # (component, page 0)
+        make_plot_component(["settled_persons", "migrated_persons"]),
+        make_plot_component(["settlement_intention", "eligible_share"]),
     ],
     model_params=model_params,
     name="SettlementModel (hukou-sim)",

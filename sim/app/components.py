@@ -62,7 +62,7 @@ def Figure(make: Callable[[], plt.Figure], key: Any):
     if why:
         solara.Warning(why)
     else:
-        solara.Image(data)
+        solara.Image(data, width="100%")
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,9 +13,12 @@ and replications the app shows gives the same outputs (``tests/test_app.py``).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
+import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -204,6 +207,46 @@ def settings_for(kind: str, region: RegionFile) -> RunSettings:
     raise ValueError(f"run kind '{kind}': allowed: coarse, confirm")
 
 
+class _Lines(io.TextIOBase):
+    """A text stream that passes everything on to ``target`` and hands each complete line to
+    ``on_line``."""
+
+    def __init__(self, target: Any, on_line: Callable[[str], None]):
+        self.target, self.on_line, self.pending = target, on_line, ""
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.on_line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+@contextmanager
+def replication_lines(package: str, tell: Callable[[int, int], None]):
+    """Report each finished replication of ``package`` to ``tell(done, total)``, read from the
+    progress lines ``run_package(progress=True)`` writes to standard error (``  NAME:
+    replication R/N (T s)``), which still reach the console. (A callback argument of
+    ``run_package`` would be tidier; until it has one, its own lines are the signal.)"""
+    pattern = re.compile(rf"^\s*{re.escape(package)}: replication (\d+)/(\d+)")
+
+    def on_line(line: str) -> None:
+        match = pattern.match(line)
+        if match:
+            tell(int(match.group(1)), int(match.group(2)))
+
+    before = sys.stderr
+    sys.stderr = _Lines(before, on_line)
+    try:
+        yield
+    finally:
+        sys.stderr = before
+
+
 @contextmanager
 def numba_threads(n: int | None):
     """Run the compiled passes on ``n`` threads in this thread (numba's setting is per thread),
@@ -239,11 +282,17 @@ def run_pair(baseline: Policy, variant: Policy, settings: RunSettings, out: Path
     t0 = time.perf_counter()
     with numba_threads(settings.threads):
         for i, (pol, name) in enumerate(zip((baseline, variant), names)):
-            if progress:
-                progress(i / 2, f"running {pol.name} ({'baseline' if i == 0 else 'variant'}, "
-                         f"{settings.replications} replications) - {time.perf_counter() - t0:.1f} s")
-            run_package(pol, region, seed=settings.seed, replications=settings.replications,
-                        scale=settings.scale, out=out / name, replace=True)
+            role = "baseline" if i == 0 else "variant"
+
+            def tell(done: int, total: int, i: int = i, pol: Policy = pol, role: str = role) -> None:
+                if progress:
+                    progress((i + done / total) / 2, f"{pol.name} ({role}): replication {done} of "
+                             f"{total} done - {time.perf_counter() - t0:.1f} s")
+
+            tell(0, settings.replications)
+            with replication_lines(pol.name, tell):
+                run_package(pol, region, seed=settings.seed, replications=settings.replications,
+                            scale=settings.scale, out=out / name, replace=True, progress=True)
     (out / "packages.json").write_text(json.dumps(names))
     if progress:
         progress(1.0, f"done in {time.perf_counter() - t0:.1f} s")
