@@ -18,7 +18,7 @@ import solara.lab
 
 from sim.app import session
 from sim.app.components import LeverForm, ResultsView
-from sim.configuration import Policy, load_policy
+from sim.configuration import Policy, load_policy, own_region_name
 from sim.errors import SimError
 
 DEFAULT_REGION = "Dehong"
@@ -108,7 +108,11 @@ def on_upload(file: dict) -> None:
         upload_error.value = str(exc)
         return
     upload_error.value = ""
+    own = own_region_name(pol)
+    if own in _regions() and own != region.value:  # show the uploaded package's own region
+        choose_region(own)
     uploaded.value = pol
+    baseline.value = ""
     entries.value = {}
 
 
