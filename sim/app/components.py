@@ -93,8 +93,9 @@ def LeverRow(spec: LeverSpec, policy: Policy, entry: Any, error: str | None,
             solara.InputText(label=label, value=str(shown), continuous_update=False,
                              on_value=lambda v: on_entry(spec.name, v), classes=classes,
                              error=bool(error))
-        if error:
-            solara.Error(error, dense=True, classes=["lever-error"])
+        with solara.Column(style={"overflow-wrap": "anywhere"}):
+            if error:
+                solara.Error(error, dense=True, classes=["lever-error"])
         notes = [f"package: **{text(had.value)}**"]
         if had.elsewhere:
             notes.append("also set " + "; ".join(had.elsewhere) + " (a change here replaces these)")
@@ -164,8 +165,9 @@ def LeverForm(policy: Policy, entries: dict[str, Any], on_entries: Callable[[dic
                           on_click=lambda: (set_tried(False), on_entries({})))
             solara.Text(f"{len(entries)} lever(s) changed" if entries else
                         "no lever changed: the run compares the package itself with the baseline")
-        if errors:
-            with solara.Column(classes=["form-errors"]):
+        # always present (empty when all is well), so the sections below keep their places
+        with solara.Column(classes=["form-errors"], style={"overflow-wrap": "anywhere"}):
+            if errors:
                 head = "Nothing ran: " if tried else ""
                 solara.Error(f"{head}{len(errors)} value(s) are not allowed; fix them to run: "
                              + "; ".join(errors.values()), classes=["form-error-summary"])
@@ -183,7 +185,7 @@ def LeverForm(policy: Policy, entries: dict[str, Any], on_entries: Callable[[dic
                         if spec.group == group:
                             LeverRow(spec, policy, entries.get(spec.name), errors.get(spec.name), set_entry)
 
-            Section(title, body, expand=bool(changed or bad))
+            Section(title, body, expand=bool(changed or bad)).key(section)
 
 
 # --------------------------------------------------------------------------------------------

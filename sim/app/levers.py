@@ -294,6 +294,10 @@ def validate_edits(policy: Policy, specs: dict[str, LeverSpec], raw: dict[str, A
 
 
 def _plain(message: str) -> str:
-    """A schema message without the package's file path in front (the form names the lever)."""
-    head, sep, rest = message.partition(": key ")
-    return "key " + rest if sep else message
+    """A schema message without the package's file and key in front (the form names the
+    lever): "Input should be less than or equal to 1 (got 1.5)"."""
+    head, sep, rest = message.partition(": key '")
+    if not sep:
+        return message
+    key, sep, what = rest.partition("': ")
+    return what if sep else message

@@ -57,12 +57,20 @@ def current_policy() -> Policy | None:
     return _load(str(path)) if path else None
 
 
-def baseline_policy(policy: Policy) -> Policy | None:
-    """The chosen baseline, else the package's counterfactual (:func:`session.default_baseline`)."""
+AS_IT_IS = " (as it is)"
+"""Suffix of the baseline choice that is the package itself, unchanged: the run then shows what
+the planner's changes alone do."""
+
+
+def baseline_policy(policy: Policy) -> Policy:
+    """The chosen baseline: another package of the region, or the package as it is; by default
+    the package's counterfactual (:func:`session.default_baseline`), else the package as it is."""
+    if baseline.value.endswith(AS_IT_IS):
+        return policy
     path = _packages(region.value).get(baseline.value) if baseline.value else None
     if path is None:
         default = session.default_baseline(policy)
-        return _load(str(default)) if default else None
+        return _load(str(default)) if default else policy
     return _load(str(path))
 
 
@@ -134,13 +142,15 @@ def Choose(policy: Policy | None):
                       on_click=lambda: setattr(uploaded, "value", None))
     if policy is not None:
         default = session.default_baseline(policy)
-        names = [n for n in _packages(region.value) if n != policy.name]
-        default_name = _load(str(default)).name if default else ""
+        itself = policy.name + AS_IT_IS
+        names = [itself] + [n for n in _packages(region.value) if n != policy.name]
+        default_name = _load(str(default)).name if default else itself
         solara.Select("baseline", value=baseline.value or default_name, values=names,
                       on_value=lambda v: setattr(baseline, "value", v), classes=["choose-baseline"])
-        if default_name:
-            solara.Text(f"default baseline: {default_name} (the package's counterfactual)",
-                        style={"font-size": "12px"})
+        solara.Text(f"default baseline: {default_name} "
+                    + ("(the package's counterfactual)" if default else "(no counterfactual found)")
+                    + f"; choose {itself} to see what your changes alone do",
+                    style={"font-size": "12px"})
 
 
 @solara.component
@@ -157,8 +167,6 @@ def Page():
         if policy is None:
             solara.Warning(f"region {region.value} has no package in configs/policies")
             return
-        if base is None:
-            solara.Warning(f"{policy.name}: no baseline (no counterfactual found); choose one")
         solara.Markdown(
             f"**{policy.name}**: {policy.meta.title}. Region-wide changes: a value set here applies in "
             "every town and year, replacing the package's tier, town and dated values of that lever. "
@@ -167,8 +175,7 @@ def Page():
 
         def on_run(values: dict[str, Any], kind: str) -> None:
             saved.value = ""
-            if base is not None:
-                run_task(policy, base, values, kind)
+            run_task(policy, base, values, kind)
 
         if running:
             solara.ProgressLinear(run_task.progress if run_task.progress is not None else True)
