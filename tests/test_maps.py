@@ -115,3 +115,23 @@ def test_a_region_without_coordinates_has_no_map():
 
     with pytest.raises(ResultsError, match="no coordinates"):
         places_frame(load_region(ROOT / "configs" / "regions" / "china.toml"))
+
+
+def test_region_of_a_sweep_folder():
+    """The report's default folder is a sweep (`make run`): its manifest names each package, and
+    the map takes the region from the series' package (or the one region a sweep ran on)."""
+    import polars as pl
+
+    from sim.report.maps import region_of
+    from sim.report.viewer import Results
+
+    empty = pl.DataFrame({"label": ["dehong_2011"], "year": [2011]})
+    own = Results(ROOT, empty, None, None, None, ["dehong_pre_reform", "dehong_2011"],
+                  {"regions": "each package's own",
+                   "packages": [str(POLICIES / "dehong_pre_reform.toml"), str(POLICIES / "dehong_2011.toml")]})
+    assert region_of(own).region.name == "Dehong"
+    one = Results(ROOT, empty, None, None, None, ["qingdao_2017@Dehong"],
+                  {"regions": [str(ROOT / "configs" / "regions" / "dehong.toml")], "packages": []})
+    assert region_of(one).region.name == "Dehong"
+    with pytest.raises(ResultsError, match="which one region"):
+        region_of(Results(ROOT, empty, None, None, None, ["x"], {}))

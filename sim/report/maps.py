@@ -122,17 +122,35 @@ def region_boundaries(region: RegionFile) -> Boundaries:
     return boundaries(meta.province, meta.admin_area)
 
 
-def region_of(res: Results) -> RegionFile:
-    """The region a results folder was run on: the region file its manifest names, else the
-    region the manifest records as resolved."""
-    path = (res.manifest.get("files") or {}).get("region")
-    if path and Path(path).is_file():
+def region_of(res: Results, label: str | None = None) -> RegionFile:
+    """The region a results folder was run on (for a sweep, the region of the series ``label``):
+    a run's manifest names its region file; a sweep's names its regions, or says each package
+    ran on its own, and then the package's file names it."""
+    from sim.configuration import load_policy
+
+    manifest = res.manifest
+    path = (manifest.get("files") or {}).get("region")
+    if path and Path(path).is_file():  # a run (sim run, the app)
         return load_region(path)
-    resolved = (res.manifest.get("resolved") or {}).get("region")
+    regions = manifest.get("regions")
+    series = (label or res.labels[-1]).split(" p")[0]  # a sweep's label: package[@region][ pN]
+    if isinstance(regions, list) and len(regions) == 1:  # a sweep on one region
+        return load_region(regions[0])
+    if isinstance(regions, list) and "@" in series:  # a sweep over regions: package@region
+        for reg in regions:
+            loaded = load_region(reg)
+            if loaded.region.name == series.split("@", 1)[1]:
+                return loaded
+    if regions == "each package's own":  # a sweep: the series' package names its region
+        for pkg in manifest.get("packages", []):
+            pol = load_policy(pkg)
+            if pol.name == series and pol.region_path is not None:
+                return load_region(pol.region_path)
+    resolved = (manifest.get("resolved") or {}).get("region")
     if resolved:
         return RegionFile.model_validate(resolved, strict=False)
-    raise ResultsError(f"{res.folder}: the manifest names no region file, so the map cannot be "
-                       "drawn; pass region=")
+    raise ResultsError(f"{res.folder}: the manifest does not say which one region the results are "
+                       "of, so the map cannot be drawn; pass region=")
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,7 +251,7 @@ def fig_map(res: Results, label: str | None = None, year: int | None = None,
     if label not in res.labels:
         raise ResultsError(f"{res.folder}: no series '{label}'; allowed: {res.labels}")
     year = year if year is not None else int(res.metrics["year"].max())
-    region = region or region_of(res)
+    region = region or region_of(res, label)
     places = places_frame(region)
     bounds = region_boundaries(region) if boundaries_on else None
     data = town_year(res, label, year)
