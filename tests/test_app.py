@@ -126,3 +126,20 @@ def test_mesa_page_builds():
     for _ in range(2):
         model.step()
     assert model.metrics[-1]["year"] == model.start + 1
+
+
+def test_sim_app_refuses_an_address_it_cannot_serve(capsys):
+    import socket
+
+    from sim.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["app", "--port", str(port)]) == 2
+    assert f"argument --port: cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["app", "--port", "70000"])
+    assert exit_.value.code == 2
+    assert "must be a whole number 1-65535 (got 70000)" in capsys.readouterr().err
