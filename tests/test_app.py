@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 
 from sim.configuration import POLICIES, ConfigError, load_policy
-from tests.conftest import ROOT
 
 PACKAGE = POLICIES / "dehong_2011.toml"
 LEVER = "housing.purchase_subsidy_yuan"

@@ -181,7 +181,7 @@ def catalogue() -> list[LeverSpec]:
                                  plausible=plausible, **_bounds(info)))
 
     groups = {**PER_TOWN_GROUPS, **REGION_WIDE_GROUPS}
-    for section, names in SECTIONS.items():
+    for names in SECTIONS.values():
         for group in names:
             walk(groups[group], f"{group}.", group)
     return out

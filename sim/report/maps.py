@@ -87,7 +87,7 @@ def boundaries(province: str, area: str = "") -> Boundaries:
         from cnmaps import get_adm_maps
         from cnmaps.maps import MapNotFoundError
     except ImportError as exc:  # pragma: no cover - cnmaps is a dependency
-        raise ResultsError(f"maps need the cnmaps package and its data (pip install cnmaps): {exc}")
+        raise ResultsError(f"maps need the cnmaps package and its data (pip install cnmaps): {exc}") from None
 
     def first(**query: str) -> Any:
         return get_adm_maps(**query, record="first", only_polygon=True)
