@@ -38,7 +38,8 @@ def PlaceGraph(model: SettlementModel):
     """The towns on the place graph at their coordinates, sized by this year's residents."""
     residents = {agent.name: agent.residents for agent in model.town_agents}
     # a region without coordinates (China's size classes) shows why it has no drawing
-    Figure(lambda: fig_place_graph(model.region, residents=residents), (id(model), model.year))
+    Figure(lambda: fig_place_graph(model.region, residents=residents, size=(8.0, 4.8)),
+           (id(model), model.year))
 
 
 model = SettlementModel(policy=model_params["policy"]["value"], seed=0, scale=100.0)

@@ -300,7 +300,7 @@ def fig_map(res: Results, label: str | None = None, year: int | None = None,
 
 
 def fig_place_graph(region: RegionFile, residents: dict[str, float] | None = None,
-                    boundaries_on: bool = True) -> plt.Figure:
+                    boundaries_on: bool = True, size: tuple[float, float] = (8.0, 6.5)) -> plt.Figure:
     """The place graph at the places' coordinates: towns (sized by ``residents`` where given, by
     tier otherwise) and villages as nodes, roads as edges labelled with km. This is the view
     Mesa's network drawer leaves blank (the model's network has no positions)."""
@@ -308,7 +308,7 @@ def fig_place_graph(region: RegionFile, residents: dict[str, float] | None = Non
     g = place_graph(region)
     bounds = region_boundaries(region) if boundaries_on else None
     where = {r["name"]: (r["lon"], r["lat"]) for r in places.iter_rows(named=True)}
-    fig, ax = plt.subplots(figsize=(8.0, 6.5))
+    fig, ax = plt.subplots(figsize=size)
     _frame(ax, region, places, bounds)
     for a, b, data in g.edges(data=True):
         (x0, y0), (x1, y1) = where[a], where[b]
