@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all run test check docs levers-doc bench clean warmup browser
+.PHONY: all run test check docs levers-doc bench clean warmup browser app
 
 all: $(STAMP)
 
@@ -28,6 +28,11 @@ warmup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sim sweep experiments/dehong_default.toml --replace --out results/dehong_default
 	$(BIN)/sim report results/dehong_default
+
+# The planner's app (issue 18): a Solara page on http://127.0.0.1:8765/ (the address is printed);
+# choose a package, change its levers, run against its baseline, see a map, save the variant.
+app: $(STAMP)
+	$(BIN)/sim app
 
 # Regenerate docs/packages.md (lever table and a 20-replication target run of each seed package).
 docs: $(STAMP)

@@ -602,7 +602,32 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("warmup", help="compile the engine's kernels into numba's cache, with "
                        "progress (make does this after install)")
     w.set_defaults(func=cmd_warmup)
+    ap = sub.add_parser("app", help="serve the planner's app (a Solara web page): change a package's "
+                        "levers, run, compare with its baseline, see a map, save the variant")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to serve on (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=port_number, default=8765, help="port (default 8765)")
+    ap.set_defaults(func=cmd_app)
     return p
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number 1-65535 (got {text!r})") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number 1-65535 (got {value})")
+    return value
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Serve the planner's app (sim.app.planner) until interrupted."""
+    from sim.app.server import serve
+
+    serve(args.host, args.port)
+    return 0
 
 
 def cmd_levers(args: argparse.Namespace) -> int:

@@ -60,6 +60,7 @@ def load_region(path: str | Path) -> RegionFile:
             raise ConfigError(f"{path}: key 'towns[{i}].urban_share': a rural_community is not urban "
                               f"at the base year; its urban_share must be 0 (got {t.urban_share}); "
                               "use rural_resident_share for its rural residents")
+    check_locations(region, path)
     meta = region.region
     agents = meta.population / meta.mean_household_size / meta.default_scale
     if agents < MIN_AGENTS:
@@ -68,6 +69,22 @@ def load_region(path: str | Path) -> RegionFile:
     check_provenance(raw, path)  # after the structure: an empty list is not "missing a source"
     check_connected(place_graph(region), path)
     return region
+
+
+def check_locations(region: RegionFile, path: Path | str) -> None:
+    """A region's places are located all or none (a map with a place missing would mislead), and
+    a region that names its province (so it can be drawn) locates them all."""
+    places = [("towns", i, t) for i, t in enumerate(region.towns)] + \
+             [("villages", i, v) for i, v in enumerate(region.villages)]
+    missing = [(kind, i, p.name) for kind, i, p in places if p.location is None]
+    if not missing or len(missing) == len(places) and not region.region.province:
+        return
+    kind, i, name = missing[0]
+    why = (f"region.province is '{region.region.province}', so every place needs a location"
+           if region.region.province else "other places have one; locate every place or none")
+    raise ConfigError(f"{path}: key '{kind}[{i}].location': place '{name}' has no location ({why}); "
+                      "add `location = { lon = ..., lat = ..., source = \"...\" }` "
+                      f"({len(missing)} of {len(places)} places lack one)")
 
 
 def place_graph(region: RegionFile) -> nx.Graph:

