@@ -135,3 +135,14 @@ def test_region_of_a_sweep_folder():
     assert region_of(one).region.name == "Dehong"
     with pytest.raises(ResultsError, match="which one region"):
         region_of(Results(ROOT, empty, None, None, None, ["x"], {}))
+
+
+def test_the_report_shows_the_map(dehong_runs, tmp_path):
+    """The decision report carries the same map (issue 18 §2: 'the same map, as a static image,
+    goes into the HTML report'), one per package, in its own section."""
+    from sim.report.document import report
+
+    page = report(dehong_runs, out=tmp_path / "report").read_text()
+    section = page.split('<section id="map">', 1)[1].split("</section>", 1)[0]
+    assert section.count("data:image/png;base64,") == 2
+    assert "dehong_2011" in section and "dehong_pre_reform" in section

@@ -667,3 +667,41 @@ def discovery_section(res: viewer.Results, out: Path) -> Section | None:
 
 
 EXTRA_SECTIONS.append(discovery_section)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extra section: the region on a map (sim/report/maps.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def map_section(res: viewer.Results, out: Path) -> Section | None:
+    """Each package's towns on a map in the last year: sized by residents, coloured by the share
+    holding town hukou, with the year's largest flows from origins into towns, over the offline
+    boundaries. None when the results kept no town table or the region has no coordinates (the
+    stylised national region)."""
+    from sim.report import maps
+
+    if res.towns is None or res.design is not None and res.factors:
+        return None  # no town table; a factor sweep would need a map per design point
+    year = int(res.metrics["year"].max())
+    figures = []
+    for label in res.labels[:3]:
+        try:
+            region = maps.region_of(res, label)
+            if maps.places_frame(region).height == 0:
+                continue
+            fig = maps.fig_map(res, label, year, region=region)
+        except (ResultsError, ValueError, KeyError, ImportError, OSError):
+            continue  # a region without coordinates: no map for it, said in the section's text
+        data = viewer.save_png(fig, out / f"map_{len(figures)}.png")
+        figures.append({"title": f"{label}, {year}", "b64": base64.b64encode(data).decode()})
+    if not figures:
+        return None
+    doc = (f"Towns in {year}, one map per package: circles sized by residents and coloured by the "
+           "share holding town hukou; lines the year's largest flows from origins into towns. "
+           "Locations are approximate seats of each place (their sources are in the region files); "
+           "boundaries are cnmaps' offline outlines (docs/maps.md).")
+    return Section("map", "Map 地图", doc, Markup(""), figures)
+
+
+EXTRA_SECTIONS.append(map_section)
