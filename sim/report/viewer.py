@@ -114,6 +114,14 @@ def uncertainty(manifest: dict) -> str:
     return label or "what the bands cover is not recorded (results of an older version)"
 
 
+def band_caption(fig: plt.Figure, res: Results) -> None:
+    """Say under a figure what its bands cover (issue 16: every table and figure says whether
+    they are behaviour and chance, or chance only), leaving room for the line."""
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.01, 0.01, "Bands: 90% across replications; " + uncertainty(res.manifest), fontsize=7.5,
+             color="#57606a", ha="left", va="bottom", wrap=True)
+
+
 def load(folder: str | Path) -> Results:
     """Read a sweep or run folder (see the module docstring)."""
     folder = Path(folder)
@@ -196,7 +204,7 @@ def fig_urbanization(res: Results) -> plt.Figure:
     axes[1].set(title="Gap: resident − hukou", ylabel="percentage points", xlabel="year")
     axes[0].legend(fontsize=8, frameon=False)
     axes[1].legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    band_caption(fig, res)
     return fig
 
 
@@ -263,7 +271,7 @@ def fig_differences(res: Results, pairs: list[tuple[str, str]] | None = None) ->
         ax.set(title=title, xlabel="year")
     axes[0].set_ylabel("package − baseline")
     axes[0].legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    band_caption(fig, res)
     return fig
 
 
@@ -426,7 +434,7 @@ def fig_pressure(res: Results) -> plt.Figure:
     axes[1, 1].set_yticks(y, res.labels, fontsize=8)
     axes[1, 1].set(title="public cost per settled person (万 yuan); rights exited: see the table",
                    xlabel="万 yuan per settled person")
-    fig.tight_layout()
+    band_caption(fig, res)
     return fig
 
 
