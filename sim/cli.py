@@ -204,7 +204,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         packages = metrics["package"].unique(maintain_order=True).to_list()
         if not exp.factors and len(packages) > 1:
             table = paired_comparison(metrics, packages)
-            table.write_parquet(out / "comparison.parquet")
+            _write_summary(table, out / "comparison.parquet")
             print()
             print(format_comparison(table, packages, _uncertainty(out)))
             _print_targets(exp, metrics, out)
@@ -247,8 +247,19 @@ def _points(exp, metrics: pl.DataFrame, out: Path) -> pl.DataFrame:
     towns, groups = (read_output(out, name) if name in exp.meta.outputs else None
                      for name in ("towns", "groups"))
     table = point_table(metrics, design, _targets_by_label(exp), towns, groups)
-    atomic_write_parquet(table, out / "points.parquet")
+    _write_summary(table, out / "points.parquet", atomic_write_parquet)
     return table
+
+
+def _write_summary(table: pl.DataFrame, path: Path, write=None) -> None:
+    """Write a sweep's summary table; a full or read-only disk ends with one line saying the
+    runs are kept (nothing finished is lost), not a traceback."""
+    try:
+        (write or (lambda t, p: t.write_parquet(p)))(table, path)
+    except (OSError, pl.exceptions.ComputeError) as exc:
+        raise OutputError(f"{path}: cannot write the sweep's summary ({getattr(exc, 'strerror', None) or exc}); "
+                          f"every finished run is kept in {path.parent} (free space and run the sweep "
+                          "again with --resume: finished runs are reused)") from None
 
 
 def _print_targets(exp, metrics: pl.DataFrame, out: Path) -> None:

@@ -68,6 +68,19 @@ def test_catalogue_reads_every_schema_lever_with_its_range():
     assert specs["hukou.min_years_resident"].allowed() == "a whole number ≥ 0 and ≤ 30"
     assert specs["fiscal.seat_cost_yuan"].allowed() == "a number > 0"
     assert specs["hukou.combine"].options == ("or", "and")
+    # the two lever fields that are not scalars: a rule per tier, and a year that may be none
+    tiers = specs["rights.land.on_settle_tiers"]
+    assert tiers.kind == "tier_rules"
+    assert tiers.parse("small_town=surrendered, sub_center=kept") == {"small_town": "surrendered",
+                                                                       "sub_center": "kept"}
+    assert tiers.parse("") == {}
+    with pytest.raises(ValueError, match="rights.land.on_settle_tiers: 'town=lost' is not allowed"):
+        tiers.parse("town=lost")
+    until = specs["rights.land.kept_until_year"]
+    assert until.parse("2028") == 2028
+    for bad in ("28", ""):  # a package file cannot hold 'none': a year after the run keeps it
+        with pytest.raises(ValueError, match="a year from 1949 to 2100"):
+            until.parse(bad)
 
 
 def test_upload_is_checked_like_sim_check():

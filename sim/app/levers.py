@@ -15,6 +15,7 @@ package's dated changes. So "purchase subsidy = 20,000" means 20,000 in every to
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
@@ -29,11 +30,12 @@ from sim.configuration import (
     Policy,
     deep_merge,
 )
+from sim.configuration.settings import FIRST_YEAR, LAST_YEAR
 from sim.experiments.response import CATALOGUE, region_wide
 from sim.experiments.spec import lever_override
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "hukou entry": ("hukou", "hukou_outsiders", "priority"),
+    "hukou entry": ("hukou", "hukou_outsiders", "hukou_province", "priority"),
     "housing": ("housing",),
     "rights": ("rights",),
     "schools": ("schools",),
@@ -48,6 +50,8 @@ first (``priority``) sits with hukou entry, where the documents put 优先解决
 GROUP_TITLES = {
     "hukou": "natives' entry rules (hukou)",
     "hukou_outsiders": "out-of-province migrants' entry rules (hukou_outsiders)",
+    "hukou_province": "entry rules for outsiders from the region's own province, on top of the "
+                      "outsiders' (hukou_province)",
     "priority": "who is served first (priority)",
 }
 
@@ -59,9 +63,9 @@ class LeverSpec:
 
     name: str
     section: str
-    kind: Literal["bool", "choice", "int", "float", "groups"]
+    kind: Literal["bool", "choice", "int", "float", "groups", "year_or_none", "tier_rules"]
     default: Any  # the schema's default: the "no policy" state
-    options: tuple[Any, ...] = ()  # choices (kind "choice" or "groups")
+    options: tuple[Any, ...] = ()  # choices (kind "choice" or "groups"); tier_rules: (tiers, rules)
     lower: float | None = None
     lower_strict: bool = False
     upper: float | None = None
@@ -85,6 +89,13 @@ class LeverSpec:
             return "one of " + ", ".join(map(str, self.options))
         if self.kind == "groups":
             return "a list of groups from " + ", ".join(self.options) + ", each at most once"
+        if self.kind == "year_or_none":  # a package file cannot say 'none' (TOML has no null)
+            return (f"a year from {FIRST_YEAR} to {LAST_YEAR} (a year after the run keeps the right "
+                    "throughout it)")
+        if self.kind == "tier_rules":
+            tiers, rules = self.options
+            return (f"tier=rule pairs separated by commas (tiers: {', '.join(tiers)}; rules: "
+                    f"{', '.join(rules)}), or empty for none")
         kind = "a whole number" if self.kind == "int" else "a number"
         parts = []
         if self.lower is not None:
@@ -106,6 +117,21 @@ class LeverSpec:
         if isinstance(text, bool) and self.kind == "bool":
             return text
         raw = str(text).strip()
+        if self.kind == "year_or_none":
+            if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+                raise ValueError(f"{self.name}: '{raw}' is not allowed; allowed: {self.allowed()}")
+            return int(raw)
+        if self.kind == "tier_rules":
+            if isinstance(text, dict):
+                pairs = list(text.items())
+            else:
+                pairs = [tuple(p.strip() for p in item.split("=", 1)) if "=" in item else (item.strip(), "")
+                         for item in raw.split(",") if item.strip()]
+            tiers, rules = self.options
+            bad = [f"{t}={r}" for t, r in pairs if t not in tiers or r not in rules]
+            if bad or len({t for t, _ in pairs}) < len(pairs):
+                raise ValueError(f"{self.name}: '{raw}' is not allowed; allowed: {self.allowed()}")
+            return dict(pairs)
         try:
             if self.kind == "bool":
                 if raw.lower() not in ("true", "false"):
@@ -138,6 +164,11 @@ def _bounds(info: FieldInfo) -> dict[str, Any]:
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[Any, ...]]:
+    if get_origin(annotation) is dict:  # rights.<right>.on_settle_tiers: a rule per tier
+        tier, rule = get_args(annotation)
+        return "tier_rules", (get_args(tier), get_args(rule))
+    if get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in get_args(annotation):
+        return "year_or_none", ()  # kept_until_year, the only optional lever field
     if annotation is bool:
         return "bool", ()
     if get_origin(annotation) is Literal:
@@ -189,8 +220,12 @@ def catalogue() -> list[LeverSpec]:
 
 def _text(value: Any) -> str:
     """A lever value as the form shows it."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(map(str, value))
     if isinstance(value, float):
