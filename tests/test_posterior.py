@@ -205,3 +205,26 @@ def test_posterior_bands_are_wider_than_one_set_and_pairing_still_narrows_them()
     paired = final(post_a) - final(post_b)
     unpaired = final(post_a) - np.roll(final(post_b), 1)
     assert paired.std() < unpaired.std()
+
+
+def test_an_experiment_file_may_name_the_posterior_ensemble(tmp_path):
+    """``behaviour = ".../posterior.csv"`` in an experiment file is an ensemble (replication r uses
+    draw r), as ``--behaviour`` takes it; a broken ensemble is refused before anything runs."""
+    from sim.errors import ConfigError
+    from sim.experiments.spec import load_experiment
+    from sim.experiments.sweep import plan
+
+    def write(behaviour: Path) -> Path:
+        p = tmp_path / "e.toml"
+        p.write_text(f'[experiment]\nname = "e"\npackages = ["{ROOT / "configs/policies/dehong_2011.toml"}"]\n'
+                     f'replications = 2\nscale = 200\nbehaviour = "{behaviour}"\nsource = "test"\n')
+        return p
+
+    exp = load_experiment(write(POSTERIOR))
+    assert exp.behaviour == POSTERIOR.resolve()
+    tasks, _ = plan(exp, tmp_path / "out")
+    assert {t.behaviour_path for t in tasks} == {str(POSTERIOR.resolve())}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("draw,asc_hukou\n0,not-a-number\n")
+    with pytest.raises(ConfigError, match="bad.csv"):
+        load_experiment(write(bad))

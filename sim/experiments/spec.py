@@ -72,7 +72,7 @@ class ExperimentMeta(Strict):
     packages: Annotated[list[str], Field(min_length=1)]
     region: str | None = None
     regions: list[str] = Field(default_factory=list)
-    behaviour: str | None = None  # default: configs/behaviour/ (calibrated.toml if present)
+    behaviour: str | None = None  # one set (.toml) or an ensemble (.csv); default: the posterior
     replications: Annotated[int, Field(ge=1, le=10000)] = 10  # as --replications (configuration.settings)
     seed: Annotated[int, Field(ge=0)] = 0
     start: Year | None = None
@@ -362,10 +362,12 @@ def load_experiment(path: str | Path) -> Experiment:
                                   f"leave {agents:.1f} agents in region '{reg.name}'; at least "
                                   f"{MIN_AGENTS} are needed")
     if meta.behaviour:
-        from sim.configuration import load_behaviour
+        from sim.configuration import load_behaviour_source
 
         exp.behaviour = (path.parent / meta.behaviour).resolve()
-        load_behaviour(exp.behaviour)  # refuse a bad file before anything runs
+        # one set (.toml) or a posterior ensemble (.csv: replication r uses draw r); a bad file
+        # is refused before anything runs
+        load_behaviour_source(exp.behaviour)
     return exp
 
 
