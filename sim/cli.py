@@ -202,6 +202,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if "metrics" in exp.meta.outputs and rep.done + rep.skipped > 0:
         metrics = read_output(out, "metrics", rep.runs)
         packages = metrics["package"].unique(maintain_order=True).to_list()
+        packages = reference_first(packages)
         if not exp.factors and len(packages) > 1:
             table = paired_comparison(metrics, packages)
             _write_summary(table, out / "comparison.parquet")
@@ -249,6 +250,13 @@ def _points(exp, metrics: pl.DataFrame, out: Path) -> pl.DataFrame:
     table = point_table(metrics, design, _targets_by_label(exp), towns, groups)
     _write_summary(table, out / "points.parquet", atomic_write_parquet)
     return table
+
+
+def reference_first(packages: list[str]) -> list[str]:
+    """The packages with the reference of a paired comparison first: a pre-reform counterfactual
+    when there is one (differences then read package − counterfactual, as the report's do),
+    else the first given."""
+    return sorted(packages, key=lambda p: not p.endswith("_pre_reform"))
 
 
 def _write_summary(table: pl.DataFrame, path: Path, write=None) -> None:
@@ -315,9 +323,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     progress=not args.quiet)
     _report(rep)
     metrics = read_output(out, "metrics", rep.runs)
-    packages = metrics["package"].unique(maintain_order=True).to_list()
+    packages = reference_first(metrics["package"].unique(maintain_order=True).to_list())
     table = paired_comparison(metrics, packages)
-    table.write_parquet(out / "comparison.parquet")
+    _write_summary(table, out / "comparison.parquet")
     print()
     print(format_comparison(table, packages, _uncertainty(out)))
     _print_targets(exp, metrics, out)
