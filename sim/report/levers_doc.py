@@ -18,6 +18,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import polars as pl
 
+from sim.configuration import RATE_METRICS
 from sim.experiments.response import (
     CATALOGUE,
     COUNT_TOLERANCE,
@@ -83,7 +84,7 @@ def _fmt_count(x: float, signed: bool = False) -> str:
 def _fmt_outcome(entry: Lever, x: float, signed: bool = False) -> str:
     if math.isnan(x):
         return "—"
-    if entry.outcome in ("resident_urbanization", "hukou_urbanization"):
+    if entry.outcome in RATE_METRICS:  # urbanisation, the share left behind
         return f"{100 * x:+.2f}pp" if signed else f"{100 * x:.1f}%"
     if entry.outcome == "public_cost_yuan":
         return f"{x / 1e8:+.2f}亿" if signed else f"{x / 1e8:.2f}亿"
@@ -202,7 +203,9 @@ def render(frame: pl.DataFrame, *, fig_dir: Path, fig_rel: str, command: str, co
         "agent (coarse: rates and counts are noisier than at the regions' default scales, but "
         "replication r of every value of a lever uses the same households and draws — common "
         "random numbers — so the changes from the off value are paired). Behaviour parameters are "
-        "the project's default behaviour file (configs/behaviour/)."),
+        "one set, the posterior mean (configs/behaviour/posterior.mean.toml, where it exists): a "
+        "response is the model's mechanism at one behaviour, which a posterior draw per "
+        "replication would swamp."),
         "",
         ("**Measures** (means across replications): settled persons summed over the horizon; resident "
         "and hukou urbanisation in the final year (hukou on the resident base, as NBS publishes it, "
