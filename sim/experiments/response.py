@@ -360,6 +360,12 @@ PROVINCE_WHY = ("the rules of outsiders from the region's own province act as th
                 "class that is 10% of Dehong's migrants; only the class's own switch "
                 "(hukou_province.open) is direction-tested here")
 
+PROVINCE_OPEN_WHY = ("only Dehong has outsiders from its own province (10% of its migrants; the other "
+                     "seed regions set none, so the lever has no one to act on there), and "
+                     "dehong_2011 already lets them settle on a stable job or a residence, either one "
+                     "(rented homes counting), which most migrants in town meet (87% of Dehong's migrants are "
+                     "eligible under dehong_2011 in the app's coarse run): opening entry adds almost no one (+800 ± 927 settled persons over ten years, tests/test_response.py)")
+
 _VOUCHER = {"rights.homestead.on_settle": "surrendered", "rights.homestead.paid_exit": True,
             "rights.homestead.compensation_share": 0.5}
 
@@ -371,7 +377,7 @@ def _catalogue() -> list[Lever]:
     # 德宏籍, seed 001 §(十六)); its curves are drawn, but its directions are those of the outsiders'
     # entries and are tested once, on the class's own switch (tests/test_levers.py tests the group)
     out += [replace(e, test_region="dehong", direction=None if e.name != "hukou_province.open" else e.direction,
-                    why="" if e.name == "hukou_province.open" else PROVINCE_WHY)
+                    why=PROVINCE_OPEN_WHY if e.name == "hukou_province.open" else PROVINCE_WHY)
             for e in _hukou("hukou_province")]
     rental_open = {"housing.public_rental_open_to": "residents"}
     out += [
@@ -681,7 +687,10 @@ def region_wide(policy: Policy, lever: str, value: Any) -> dict[str, Any]:
     if group not in PER_TOWN_GROUPS:
         return {lever: value}
     trees = [t for base, changes in policy.layers for t in (base, *(d for _, d in changes))]
-    groups = [group, "hukou"] if group == "hukou_outsiders" else [group]
+    # a class's rule is masked by a more specific layer of the classes it starts from (engine
+    # levers.resolve): set it also where those set the field
+    groups = {"hukou_outsiders": [group, "hukou"],
+              "hukou_province": [group, "hukou_outsiders", "hukou"]}.get(group, [group])
     tiers: set[str] = set()
     towns: set[str] = set()
     for tree in trees:
