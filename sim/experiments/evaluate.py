@@ -12,7 +12,6 @@ is the settings' and not chance's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -40,24 +39,11 @@ class Job:
 
 def simulate(job: Job) -> dict[str, pl.DataFrame]:
     """Run one job and return the tables it asks for (each with its replication column)."""
-    from sim.configuration import behaviour_for
-    from sim.engine.model import SettlementModel
-    from sim.experiments.sweep import _behaviour, _policy, _region, _single_threaded
+    from sim.experiments.sweep import _single_threaded, run_model
     from sim.outputs.tables import frames
 
     _single_threaded()
-    policy = _policy(job.policy_path)
-    levers = json.loads(job.levers)
-    if levers:
-        policy = policy.with_levers(levers)
-    beh = behaviour_for(_behaviour(job.behaviour_path), job.replication)
-    overrides = json.loads(job.behaviour)
-    if overrides:
-        beh = beh.model_validate({**beh.model_dump(), **overrides})
-    region = _region(job.region_path) if job.region_path else _region(str(policy.region_path))
-    model = SettlementModel(policy, region, beh, seed=job.seed, replication=job.replication,
-                            start=job.start, end=job.end, scale=job.scale).run()
-    tables = frames(model)
+    tables = frames(run_model(job))
     return {name: tables[name] for name in job.tables if name in tables}
 
 

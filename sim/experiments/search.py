@@ -70,17 +70,14 @@ from sim.configuration import (
 )
 from sim.configuration.schema import Year
 from sim.experiments.evaluate import Job, describe, run_jobs, summary, yearly
-from sim.experiments.spec import LeverPath, check_lever_factor, lever_override, linked_label
+from sim.experiments.spec import LinkedLever, check_lever_factor, lever_override
 
 FEASIBLE_EPS = 1e-9
 
 
-class SearchLever(Strict):
+class SearchLever(LinkedLever):
     """A decision variable: one lever path, or several linked to one value, over a range."""
 
-    path: LeverPath | None = None
-    paths: Annotated[list[LeverPath], Field(min_length=1)] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)]
     step: Annotated[float, Field(gt=0)] | None = None  # default: 1/100 of the range (1 if integer)
     integer: bool = False
@@ -99,14 +96,6 @@ class SearchLever(Strict):
         if self.integer and (lo != int(lo) or hi != int(hi) or (self.step or 1) != int(self.step or 1)):
             raise ValueError("an integer lever needs whole numbers for range and step")
         return self
-
-    @property
-    def targets(self) -> list[str]:
-        return list(self.paths) if self.paths is not None else [self.path]  # type: ignore[list-item]
-
-    @property
-    def label(self) -> str:
-        return self.name or linked_label(self.targets)
 
 
 class SearchMeta(Strict):
@@ -693,7 +682,11 @@ def _per_settler(evaluations: pl.DataFrame, runs: pl.DataFrame, reference: dict 
 def write_result(res: SearchResult, out: Path) -> None:
     """Write the evaluations, the front, the per-replication values and result.json."""
     from sim.configuration import default_behaviour_source
-    from sim.experiments.sweep import atomic_write_parquet, atomic_write_text, _uncertainty
+    from sim.experiments.sweep import (
+        _uncertainty,
+        atomic_write_parquet,
+        atomic_write_text,
+    )
     from sim.outputs.provenance import provenance
 
     s = res.search

@@ -88,13 +88,30 @@ class ExperimentMeta(Strict):
 LeverPath = Annotated[str, Field(pattern=r"^[a-z_]+(\.[^.\s]+)+$")]  # group.[layer.]field
 
 
-class LeverFactor(Strict):
-    """A varied lever: one ``path``, or a linked factor whose one value goes to every one of
-    ``paths`` (the same lever in several tiers or towns)."""
+class LinkedLever(Strict):
+    """One lever ``path``, or several ``paths`` linked to one value (the same lever in several
+    tiers or towns), with an optional ``name``: what an experiment's lever factor and a search's
+    decision variable share."""
 
     path: LeverPath | None = None
     paths: Annotated[list[LeverPath], Field(min_length=1)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @property
+    def targets(self) -> list[str]:
+        """Every lever path this sets."""
+        return list(self.paths) if self.paths is not None else [self.path]  # type: ignore[list-item]
+
+    @property
+    def label(self) -> str:
+        """The name in tables and design columns."""
+        return self.name or linked_label(self.targets)
+
+
+class LeverFactor(LinkedLever):
+    """A varied lever: one ``path``, or a linked factor whose one value goes to every one of
+    ``paths`` (the same lever in several tiers or towns)."""
+
     values: Annotated[list[Any], Field(min_length=1)] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     integer: bool = False
@@ -109,16 +126,6 @@ class LeverFactor(Strict):
         if (self.values is None) == (self.range is None):
             raise ValueError("give exactly one of 'values' (grid) or 'range' (samplers)")
         return self
-
-    @property
-    def targets(self) -> list[str]:
-        """Every lever path this factor sets."""
-        return list(self.paths) if self.paths is not None else [self.path]  # type: ignore[list-item]
-
-    @property
-    def label(self) -> str:
-        """The factor's name in tables and design columns."""
-        return self.name or linked_label(self.targets)
 
 
 def linked_label(paths: list[str]) -> str:

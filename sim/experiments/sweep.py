@@ -198,9 +198,30 @@ def _start_worker() -> None:
         pass
 
 
+def run_model(task: Any) -> Any:
+    """Build and run the model of one replication from a task's plain fields (a sweep's
+    :class:`RunTask` or a search's :class:`~sim.experiments.evaluate.Job`): the package (cached
+    per worker) with the task's levers laid over it, the posterior draw of the replication (a
+    pinned file: the one set) with the task's behaviour parameters over it, and the region."""
+    from sim.configuration import behaviour_for
+    from sim.engine.model import SettlementModel
+
+    policy = _policy(task.policy_path)
+    levers = json.loads(task.levers)
+    if levers:
+        policy = policy.with_levers(levers)
+    beh = behaviour_for(_behaviour(task.behaviour_path), task.replication)
+    boverride = json.loads(task.behaviour)
+    if boverride:
+        beh = beh.model_validate({**beh.model_dump(), **boverride})
+    region = _region(task.region_path) if task.region_path else _region(str(policy.region_path))
+    return SettlementModel(policy, region, beh, seed=task.seed, replication=task.replication,
+                           start=task.start, end=task.end, scale=task.scale,
+                           snapshot_years=getattr(task, "snapshot_years", ())).run()
+
+
 def execute(task: RunTask) -> dict[str, Any]:
     """Run one task in a worker and write its outputs; never raises (errors are recorded)."""
-    from sim.engine.model import SettlementModel
     from sim.outputs.tables import frames
 
     _single_threaded()
@@ -208,23 +229,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = Path(task.out)
     try:
-        policy = _policy(task.policy_path)
-        levers = json.loads(task.levers)
-        if levers:
-            policy = policy.with_levers(levers)
-        from sim.configuration import behaviour_for
-
-        # the posterior draw of this replication (a pinned file: the one set), then the design's
-        # behaviour factors over it
-        beh = behaviour_for(_behaviour(task.behaviour_path), task.replication)
-        boverride = json.loads(task.behaviour)
-        if boverride:
-            beh = beh.model_validate({**beh.model_dump(), **boverride})
-        region = _region(task.region_path) if task.region_path else _region(str(policy.region_path))
-        model = SettlementModel(policy, region, beh, seed=task.seed, replication=task.replication,
-                                start=task.start, end=task.end, scale=task.scale,
-                                snapshot_years=task.snapshot_years).run()
-        tables = frames(model)
+        tables = frames(run_model(task))
         design = json.loads(task.design)
         extra = [pl.lit(task.point).alias("point"), pl.lit(task.package).alias("package")] + \
             [pl.lit(column_value(v)).alias(f"x.{k}") for k, v in design.items()]
