@@ -53,3 +53,30 @@ def test_a_snapshot_keeps_its_year_state(base, region, behaviour):
     snap = frames(m)["snapshots"]
     assert (snap["birth_year"].to_numpy() == kept[0]).all()
     assert (snap["place"].to_numpy() == kept[1]).all()
+
+
+def test_the_groups_levers_act_on_alone(base, province_region, behaviour):
+    """same_province: outsiders from the region's own province (the hukou_province rules);
+    with_collective_dividend: natives holding collective shares, not exited, paying at least
+    COLLECTIVE_DIVIDEND_MIN_YUAN a year (the collective rules reach natives' shares only)."""
+    from sim.configuration import COLLECTIVE_DIVIDEND_MIN_YUAN
+    from sim.engine.groups import group_bits
+    from sim.engine.model import SettlementModel
+
+    m = SettlementModel(base, province_region, behaviour, seed=5)
+    hh = m.hh
+    rng = np.random.default_rng(0)
+    # dividends on both sides of the line, and some shares exited
+    hh.dividend[:] = np.where(hh.dividend > 0, rng.choice([200.0, 999.0, 1000.0, 5000.0], hh.n), 0.0)
+    hh.collective_exited[:] = rng.random(hh.n) < 0.2
+    bits = group_bits(m)
+
+    def member(name):
+        return (bits >> (SETTLEMENT_GROUPS.index(name) - 1)) & 1 == 1
+
+    assert (member("same_province") == hh.same_province).all() and hh.same_province.any()
+    assert not (member("same_province") & hh.native).any()
+    shares = hh.native & (hh.dividend >= COLLECTIVE_DIVIDEND_MIN_YUAN) & ~hh.collective_exited
+    assert (member("with_collective_dividend") == shares).all()
+    assert shares.any() and (hh.native & (hh.dividend == 999.0) & ~hh.collective_exited).any()
+    assert not (member("with_collective_dividend") & ~hh.native).any()

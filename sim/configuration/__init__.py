@@ -18,6 +18,7 @@ from sim.configuration.behaviour import (
 )
 from sim.configuration.files import check_provenance, deep_merge, read_toml, validate
 from sim.configuration.names import (
+                                     COLLECTIVE_DIVIDEND_MIN_YUAN,
                                      METRIC_DEFINITIONS,
                                      METRIC_NAMES,
                                      MIGRATED,
@@ -66,7 +67,7 @@ __all__ = [
     "BEHAVIOUR_DIR", "CONFIGS", "DATA", "DOCS", "EXPERIMENTS", "POLICIES", "PROJECT_ROOT",
     "REGIONS", "RESULTS", "SEEDS",
     "METRIC_DEFINITIONS", "METRIC_NAMES", "MIGRATED", "RATE_METRICS", "MOVED", "PRIORITY_GROUPS", "RECLASSIFIED", "RETURNED", "SETTLED",
-    "SETTLEMENT_GROUPS", "TIERS",
+    "SETTLEMENT_GROUPS", "TIERS", "COLLECTIVE_DIVIDEND_MIN_YUAN",
     "Behaviour", "Cited", "ConfigError", "Economy", "PER_TOWN_GROUPS", "Policy", "REGION_WIDE_GROUPS",
     "RegionFile", "Strict", "Target",
     "check_connected", "check_policy_against_region", "check_provenance", "deep_merge",

@@ -21,17 +21,29 @@ METRIC_NAMES = (
     "homes_bought", "trained", "reserved_jobs_filled", "quota_refused_households",
     "non_hukou_residents", "resident_urbanization_reported", "hukou_urbanization_reported",
     "hukou_population", "urban_hukou_persons", "urban_hukou_net_increase",
-    "hukou_urbanization_hukou_base",
+    "hukou_urbanization_hukou_base", "migrant_pupils_public",
 )
 """Every metric of ``metrics.parquet``, in column order; targets and experiments name these."""
 
 SETTLEMENT_GROUPS = ("all", "new_generation", "with_children", "with_land", "native", "outsider",
                      "older", "without_children", "with_homestead", "without_homestead",
-                     "in_central_city", "in_sub_center", "in_small_town", "in_rural_community")
+                     "in_central_city", "in_sub_center", "in_small_town", "in_rural_community",
+                     "same_province", "with_collective_dividend")
 """The groups ``groups.parquet`` reports intention, eligibility and settlement by (DESIGN §6;
 issue 15): each survey contrast on both sides (new generation / older, with / without school-age
-children, with / without a homestead kept), land held, native / outsider, and the tier of the
-town a migrant lives in. At most 16 after "all" (one bit each)."""
+children, with / without a homestead kept), land held, native / outsider, the tier of the
+town a migrant lives in, and the two subpopulations some levers act on alone: outsiders from the
+region's own province (the ``hukou_province`` rules) and natives holding collective shares of
+material value (the ``rights.collective`` rules; :data:`COLLECTIVE_DIVIDEND_MIN_YUAN`). At most
+16 after "all" (one bit each)."""
+
+COLLECTIVE_DIVIDEND_MIN_YUAN = 1000.0
+"""Yearly dividend (yuan) from which a household's collective shares count as of material value
+(the ``with_collective_dividend`` group): above the 150-500 yuan ordinary villages pay in the seed
+regions (Dehong 150-300, Qingdao 200-500: configs/regions), so the group is the households of
+villages with collective property to share (Qingdao's mountain villages 1,500, urban and
+edge-of-city villages 4,000-8,000); at ``rights_discount_years`` of 15 such shares are worth at
+least 15,000 yuan, what a rights rule puts at stake for them. Assumption (no survey sets a line)."""
 
 MIGRATED, MOVED, RETURNED, SETTLED, RECLASSIFIED = "migrated", "moved", "returned", "settled", "reclassified"
 """The kinds of flow in ``flows.parquet``."""
@@ -78,6 +90,9 @@ METRIC_DEFINITIONS = {
                             "could (the survey question)",
     "left_behind_children": "留守儿童: school-age children of native migrants without town hukou who "
                             "study in the village, not with their parents in town",
+    "migrant_pupils_public": "school-age children of households without the town's hukou who hold a "
+                             "seat in its public schools (a stock, all towns): what school admission "
+                             "rules and the money that follows migrant pupils buy",
     "left_behind_share": "share of the school-age children of native migrants without town hukou "
                          "who are left behind (the count divided by all such children): it moves "
                          "with school access, not with how many migrants settle",

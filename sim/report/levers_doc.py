@@ -46,6 +46,13 @@ OUTCOME_LABELS = {
     "left_behind_share": "share of native migrants' school-age children left behind, final year",
     "public_cost_yuan": "public cost over the horizon (yuan)",
     "group:new_generation:settled_persons": "settled persons of the new generation over the horizon",
+    "group:with_collective_dividend:settled_persons": "settled persons of natives holding collective "
+                                                      "shares of material value over the horizon",
+    "group:same_province:settled_persons": "settled persons of outsiders from the region's own "
+                                           "province over the horizon",
+    "group:with_children:settled_persons": "settled persons of households with school-age children "
+                                           "over the horizon",
+    "migrant_pupils_public": "non-hukou pupils in public town schools, final year",
 }
 
 
@@ -280,7 +287,10 @@ def render(frame: pl.DataFrame, *, fig_dir: Path, fig_rel: str, command: str, co
         out += [f"- **Outcome judged**: {OUTCOME_LABELS.get(e.outcome, e.outcome)}.",
                 f"- **Expected direction**: {e.direction or 'none known'} — {e.reason}.",
                 f"- **Literature**: {e.literature}.",
-                *([f"- **Why the response is as it is**: {e.why}."] if e.why else []), "",
+                *([f"- **Why the response is as it is**: {e.why}."] if e.why else []),
+                *([f"- **Tested by**: `{e.mechanism_test}` instead of the response's direction (the "
+                   "stake is below what a response beyond the tolerance needs; see above)."]
+                  if e.mechanism_test else []), "",
                 f"![{n}]({fig_rel}/{n}.png)", "",
                 "| region | status | change over the range [90% CI] | measured | expected |",
                 "|---|---|---|---|---|"]

@@ -77,7 +77,8 @@ def _tally(T, place, hukou, hukou_urban, native, origin, workers, elders, kids_p
                             subsidy += sub_yuan[pl]
                 if not (start_migrant[h] or settled[h]):
                     continue
-                for g in range(len(GROUPS)):
+                # the group count from the array, not the global: numba's cache would freeze it
+                for g in range(grp.shape[1]):
                     if g > 0 and not (groups[h] >> (g - 1)) & 1:
                         continue
                     if start_migrant[h]:
@@ -180,6 +181,8 @@ def record(m: SettlementModel) -> None:
         "urban_hukou_persons": hukou_urban,
         "urban_hukou_net_increase": hukou_urban - previous_urban_hukou,
         "hukou_urbanization_hukou_base": hukou_urban / hukou_population if hukou_population else nan,
+        # non-hukou pupils seated in public town schools by the year's capacity stage (scaled)
+        "migrant_pupils_public": float(m.migrant_pupils.sum()),
     }
     assert tuple(k for k in row if k not in ("replication", "seed", "year")) == METRIC_NAMES
     m.metrics.append(row)
