@@ -1259,6 +1259,7 @@ class ReferenceModel(mesa.Model):
             "collective_shares_exited": c["collective_shares_exited"],
             "compensation_paid_yuan": c["compensation_paid_yuan"],
             "public_cost_yuan": public_cost,
+            "migrant_pupils_public": sum(self.migrant_pupils),  # non-hukou pupils seated (stage 5)
             "rental_subsidy_yuan": rental_sub,
             "purchase_support_yuan": c["purchase_support_yuan"],
             "transfer_yuan": c["transfer_yuan"],

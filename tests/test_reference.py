@@ -48,6 +48,7 @@ CHECKS = [
     ("returned_persons", "mean", 20.0),
     ("left_behind_children", "final", 30.0),
     ("left_behind_share", "final", 0.01),
+    ("migrant_pupils_public", "final", 30.0),
     ("settlement_intention", "final", 0.005),
     ("eligible_share", "final", 0.005),
 ]

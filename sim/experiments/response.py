@@ -419,10 +419,11 @@ TRANSFER_HOUSING_WHY = (
     "14,350 at share 0 (the package's stock and building), 17,050 tenants against 13,450, while "
     "52,450 households still queue (55,950 at share 0), so the share of applicants housed rises "
     "from about 19% to 25%. A household counts public rental as that chance times the discount "
-    "(40% of market rent), about 100-150 yuan a year here, and on Dehong public rental is open to "
-    "residents too, so it lowers the cost of staying as a resident as much as of settling: the "
-    "utility of settling moves by well under 0.01 and no choice changed (settled persons identical "
-    "at shares 0 and 1). More units matter for who is housed (towns.parquet), not for who settles")
+    "(40% of market rent): 0.05 x 0.4 x 12 months of a rent of 260-700 yuan a month in 2011 "
+    "(dehong.toml, rising with wages) is about 60-400 yuan a year, 1% of a migrant household's "
+    "37,000 yuan income at most (beta_housing 1.2: 0.01 of utility); and on Dehong public rental is "
+    "open to residents too, so it lowers the cost of staying as a resident as much as of settling: "
+    "no choice changed (settled persons identical at shares 0 and 1). More units matter for who is housed (towns.parquet), not for who settles")
 SCHOOL_OUTCOME_WHY = ("so the direction is judged on the outcome theory signs (issue 15 review, means e): "
                       "the non-hukou pupils who hold a public seat in town (metric "
                       "migrant_pupils_public), which admission rules and the money that follows a "
