@@ -382,7 +382,10 @@ COLLECTIVE_WHY = (
     "4,000-8,000 (whose households are converted in place, not migrants). The group "
     "with_collective_dividend (natives holding shares of at least 1,000 yuan a year, "
     "names.COLLECTIVE_DIVIDEND_MIN_YUAN) settles about 43,000 persons over ten years of Qingdao's "
-    "920,000. Measured (tests/test_response.py's budget, scale 50, posterior mean, ten years; "
+    "920,000. Only Qingdao among the seed regions has such villages (the others pay 100-800 yuan a "
+    "year), so elsewhere the group is empty and the lever reads flat on this outcome; the "
+    "settled-persons columns show its small effect over all settlers. Measured "
+    "(tests/test_response.py's budget, scale 50, posterior mean, ten years; "
     "change over the range ± 90% half-width, tolerance 1% of the off value): {}")
 COLLECTIVE_MEASURED = {
     "rights.collective.compensation_share": "whole region +8,967 ± 1,061 settled persons from 0 to 1 "
