@@ -62,7 +62,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
-	$(BIN)/sim check configs/*/*.toml experiments/*.toml
+	$(BIN)/sim check configs/*/*.toml configs/behaviour/*.csv experiments/*.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache

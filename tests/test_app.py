@@ -119,6 +119,10 @@ def test_saved_variant_passes_check_and_reproduces_the_run(tmp_path):
     summary = session.summarise(folder)
     assert summary.results.labels == [baseline.name, variant.stem]
     assert {"resident_urbanization", "hukou_urbanization"} <= set(summary.headline["metric"])
+    from sim.app.components import headline_markdown
+
+    table = headline_markdown(summary)  # what the planner reads: metrics in words, not code names
+    assert "| resident urbanization (final year) |" in table and "resident_urbanization" not in table
     out = tmp_path / "cli"
     assert main(["run", str(baseline.path), str(variant), "--seed", "3", "--replications", "2",
                  "--scale", "400", "--out", str(out), "--quiet"]) == 0

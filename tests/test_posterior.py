@@ -188,6 +188,21 @@ def test_a_run_with_the_posterior_reproduces_its_fit_report():
 
 
 @pytest.mark.skipif(not POSTERIOR.is_file(), reason="no committed posterior")
+def test_the_committed_posterior_fits_each_pattern_with_a_magnitude():
+    """Each pattern with a target (intention, the homestead and generation ratios, Dehong's
+    pre-reform settlement) has its posterior median within two of its tolerances of the target,
+    and each direction pattern's median is above 0 (from the committed fit report, which the test
+    above recomputes)."""
+    report = json.loads(POSTERIOR.with_suffix(".fit.json").read_text())
+    got = {r["statistic"]: r["median"] for r in report["statistics"]}
+    for p in report["patterns"]:
+        if p["kind"] == "direction":
+            assert got[p["name"]] > 0, p["name"]
+        else:
+            assert abs(got[p["name"]] - p["target"]) <= 2 * p["sd"], (p["name"], got[p["name"]], p["target"])
+
+
+@pytest.mark.skipif(not POSTERIOR.is_file(), reason="no committed posterior")
 def test_posterior_bands_are_wider_than_one_set_and_pairing_still_narrows_them():
     """Behaviour uncertainty widens the bands of a seed package; paired differences between two
     packages (the same draw and seed per replication) stay narrower than unpaired ones."""

@@ -8,11 +8,10 @@ import os
 import stat
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from sim.cli import check_file, main
-from sim.configuration import ConfigError, load_policy, load_region
+from sim.configuration import ConfigError, load_policy
 from sim.errors import OutputError
 from sim.experiments.spec import load_experiment
 from sim.experiments.sweep import completed, read_output, run_sweep

@@ -193,6 +193,12 @@ def LeverForm(policy: Policy, entries: dict[str, Any], on_entries: Callable[[dic
 # --------------------------------------------------------------------------------------------
 
 
+def words(metric: str) -> str:
+    """A metric's name as a reader says it (``settled_persons`` -> "settled persons"); the
+    definitions under the table give the code name beside it."""
+    return metric.replace("_", " ")
+
+
 def _fmt(metric: str, x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -228,7 +234,7 @@ def headline_markdown(summary: Summary, metrics: tuple[str, ...] | None = HEADLI
         b, v = rows[summary.baseline], rows[summary.variant]
         how = "final year" if v["how"] == "final" else "yearly mean"
         lines.append(
-            f"| {metric} ({how}) | {_fmt(metric, b['mean'])} [{_fmt(metric, b['lo90'])}, {_fmt(metric, b['hi90'])}] "
+            f"| {words(metric)} ({how}) | {_fmt(metric, b['mean'])} [{_fmt(metric, b['lo90'])}, {_fmt(metric, b['hi90'])}] "
             f"| {_fmt(metric, v['mean'])} [{_fmt(metric, v['lo90'])}, {_fmt(metric, v['hi90'])}] "
             f"| **{_fmt_diff(metric, v['diff'])}** [{_fmt_diff(metric, v['diff_lo90'])}, "
             f"{_fmt_diff(metric, v['diff_hi90'])}] |")
@@ -339,7 +345,7 @@ def ResultsView(summary: Summary):
         solara.Markdown("#### Settlement, intention and eligibility by group (final year)\n"
                         + groups_markdown(summary))
         Figure(lambda: fig_groups(res), (str(summary.folder), "groups"))
-        definitions = [f"**{m}**: {METRIC_DEFINITIONS[m]}" for m in HEADLINE if m in METRIC_DEFINITIONS]
+        definitions = [f"**{words(m)}** (`{m}`): {METRIC_DEFINITIONS[m]}" for m in HEADLINE if m in METRIC_DEFINITIONS]
         if definitions:
             with solara.Details(summary="What the numbers mean"):
                 solara.Markdown("<br>".join(definitions), style={"font-size": "12px"})

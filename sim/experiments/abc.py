@@ -7,7 +7,9 @@
   :mod:`sim.experiments.calibration` compares them);
 * survey settlement intention among migrants (about 0.30, CMDS 2016);
 * the survey contrasts the household decision produces (homestead holders about 12% less
-  willing, CMDS 2017; with children, new generation and city size as directions);
+  willing, CMDS 2017; the new generation a little more willing, +10% ± 10 points, an
+  assumption the mixed evidence on age and generation allows; with children and city size as
+  directions, no magnitude being published);
 * a regional pattern: Dehong's settlements under its pre-reform rules (seed 001 §一(一)).
 
 Method: ABC-SMC from pyabc (a well-kept library: adaptive population Monte Carlo with

@@ -426,7 +426,11 @@ def abc_docs() -> list[str]:
     for r in rep["statistics"]:
         L.append(f"| `{r['statistic']}` | {r['observed']:.4g} | {r['median']:.4g} | "
                  f"[{r['q05']:.4g}, {r['q95']:.4g}] |")
-    L += ["", "Directions (children, generation, city size) are met when the simulated contrast is above 0.", ""]
+    kinds = {k: [p["name"] for p in rep["patterns"] if p["kind"] == k] for k in ("ratio", "direction")}
+    L += ["", "A ratio pattern (" + ", ".join(f"`{n}`" for n in kinds["ratio"]) + ") is the first group's "
+          "intention over the second's, minus 1; a direction (" + ", ".join(f"`{n}`" for n in kinds["direction"])
+          + ") is the first group's intention minus the second's, met when above 0 (no magnitude is "
+          "published for it; each pattern's source is in the spec).", ""]
     if "re_evaluated" in rep:  # the same draws, simulated again on a later model
         L += [f"Re-evaluated on {rep['re_evaluated']['date']}: {rep['re_evaluated']['note']}.", ""]
     L += ["### Marginals", "", "| parameter | prior | mean | 5% | median | 95% | identified | source of the prior |",

@@ -3,8 +3,8 @@
 Each :class:`~sim.configuration.Target` names a metric, a year (or a span ``year..to_year`` summed or
 averaged), an operator and a value. For every replication the simulated value is computed the
 same way; the table reports the mean, the 90% interval across replications, the share of
-replications meeting the target, and ``met`` / ``not met`` by the mean (``not simulated`` when the
-run does not cover the years). A target whose value is fixed by an input says so
+replications meeting the target, and ``met`` / ``not met`` by the median run (met when at least
+half the replications meet it; ``not simulated`` when the run does not cover the years). A target whose value is fixed by an input says so
 (``Target.by_construction``): its status reads ``met by construction`` / ``not met by construction``
 and the table prints the reason.
 """
@@ -56,7 +56,8 @@ def meets(value: float, t: Target) -> bool:
 def attainment(metrics: pl.DataFrame, targets: list[Target], towns: pl.DataFrame | None = None,
                groups: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per target: target, simulated mean and 90% interval, share of replications
-    meeting it, and the met flag (by the mean). Per-town and group targets read ``towns`` and
+    meeting it, and the met flag (met when at least half the replications meet it: the
+    median run, not the mean). Per-town and group targets read ``towns`` and
     ``groups`` (the run's tables); without them they are "not simulated"."""
     rows = []
     for t in targets:
@@ -74,14 +75,16 @@ def attainment(metrics: pl.DataFrame, targets: list[Target], towns: pl.DataFrame
             continue
         mean = float(s.mean())
         share = sum(meets(float(v), t) for v in s.to_list()) / s.len()
-        status = "met" if meets(mean, t) else "not met"
+        # by the median run, not the mean: a skewed ensemble's mean can meet a target that most
+        # runs miss (Dehong's 20万 met by the mean with 10% of replications meeting it)
+        status = "met" if share >= 0.5 else "not met"
         if status == "met" and t.aggregate == "value" and t.op != "~" and t.metric in metrics.columns \
                 and t.town is None and t.group is None:
-            first = metrics.filter(pl.col("year") == metrics["year"].min())[t.metric].mean()
+            first = metrics.filter(pl.col("year") == metrics["year"].min())[t.metric].median()
             if first is not None and meets(float(first), t):  # no package needed to meet it
                 status = "met already at the start"
         if t.by_construction:  # the input decides the verdict, not the package: say so
-            status = ("met" if meets(mean, t) else "not met") + " by construction"
+            status = ("met" if share >= 0.5 else "not met") + " by construction"
         rows.append({**base, "mean": mean, "lo90": float(s.quantile(0.05, "linear")),
                      "hi90": float(s.quantile(0.95, "linear")), "share_met": share, "status": status})
     schema = {"label": pl.String, "metric": pl.String, "years": pl.String, "aggregate": pl.String,

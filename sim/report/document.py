@@ -127,9 +127,9 @@ def _effects_table(s: dc.Summary, i: int) -> Markup:
                         "summarised; a rate's effect is in percentage points (pp).",))
 
 
-VERDICTS = {"met": "the mean meets it", "not met": "the mean misses it",
-            "met already at the start": "the mean meets it, as the starting year already did"}
-"""The attainment table's verdict (by the mean across replications) in words that keep it apart
+VERDICTS = {"met": "at least half the runs meet it", "not met": "most runs miss it",
+            "met already at the start": "at least half the runs meet it, as the starting year already did"}
+"""The attainment table's verdict (by the median run: met when at least half the replications meet it) in words that keep it apart
 from the probability beside it."""
 
 

@@ -292,9 +292,11 @@ def render(replications: int, workers: int, out_root: Path) -> str:
               f"{replications} replications of each package on its own region at the region's "
               "default scale; simulated values are mean [90% interval across replications]; "
               "'reps met' is the share of replications meeting the target; the status is by the "
-              "mean. Behaviour parameters are those calibrated on the national series 2012-2019 "
-              "(docs/calibration.md); the seed regions inherit them, nothing is fitted to a region: "
-              "read the levels with that in mind.", ""]
+              "median run (met when at least half the replications meet it). Behaviour is the "
+              "posterior ensemble of the pattern calibration, one draw per replication "
+              "(docs/calibration.md: national series 2013-2019, survey intention and contrasts, "
+              "Dehong's pre-reform settlement); the other seed regions inherit it, nothing is "
+              "fitted to them: read the levels with that in mind.", ""]
     for n in names:
         lines += ["```", format_table(targets[n], n), "```", ""]
     lines += ["## Clauses not encoded", ""]
