@@ -178,6 +178,20 @@ def schema_levers() -> list[str]:
 
 
 NO_MAGNITUDE = "no published magnitude"
+PURCHASE_SUBSIDY_WHY = (
+    "it acts, but mostly as a transfer to buyers who would have bought anyway, and a bought home "
+    "seldom becomes a hukou. Measured on Xuchang (seed 003's 18,000 yuan in both tiers against "
+    "none, deed-tax refund kept; 2024-2025, 3 replications at scale 10, posterior mean; "
+    "2026-11-30): 105,810 homes bought by rural-origin town dwellers in two years, of which "
+    "14,897 (14%) not without the subsidy; +630 settled persons; 15.4亿 of support paid, so "
+    "103,000 yuan per additional purchase and 2.4 million per additional settler. At 100,000 "
+    "yuan: +79,860 purchases (47% of 170,773), +3,177 settlers, 175,000 per additional purchase, "
+    "4.4 million per additional settler. The chain is: the subsidy lowers the up-front cost, so "
+    "some who could not afford a home buy one (stage 4, buy_homes); an owner values hukou more "
+    "(beta_hukou_owner, an assumption) and meets a purchase route, but in an open-hukou town that "
+    "adds little. Villagers buying a town home before they move (进城购房 from the village) are "
+    "not modelled: the subsidy reaches only households already living in the town, so it moves "
+    "no one from a village (a limit of the model, docs/ODD.md)")
 AN_YAN = ("An & Yan (2024), 当代经济科学 2024(1), CFPS 2012-2018, for the post-2014 hukou reform "
           "as a whole: the share of rural-hukou labour in treatment cities fell 3.4% against control "
           "cities (urban-hukou labour +1.9%, city migrants +1.5%); no magnitude for this condition "
@@ -327,7 +341,12 @@ def _rights(right: str) -> list[Lever]:
            "homestead": "Gu, Ling, Shen & Yang (2020), Habitat International 102267, CMDS 2017: a "
                         "rural homestead lowers the propensity to transfer hukou by ~12% "
                         "(data/README.md); Hao & Tang (2015): direction only",
-           "collective": NO_MAGNITUDE}[right]
+           "collective": "Tianjin migrant survey 2017 (N = 5,000, 'if there were no hukou "
+                         "restriction'; 天津市流动人口发展报告 2017, table 1.2.8): 41.3% of migrants "
+                         "whose village pays a collective dividend would move hukou, against 58.9% "
+                         "of those whose does not (bivariate, so dividend villages' other traits are "
+                         "in it too; data/README.md); no published effect of keeping or losing the "
+                         "shares themselves"}[right]
     surrender = {f"rights.{right}.on_settle": "surrendered"}
     where = "qingdao" if right == "collective" else "dehong"  # Dehong's dividends: 150-300 yuan
     out = [
@@ -477,7 +496,13 @@ def _catalogue() -> list[Lever]:
         Lever("housing.purchase_subsidy_yuan", "Subsidy per home bought in town (yuan).",
               (0.0, 10000.0, 20000.0, 40000.0), 0.0, "seed 000 §二(三) 适当补贴 (15,000, assumption), "
               "seed 003 (18,000)", "+", "cheaper homes in town; owners qualify by residence and "
-              "pay no rent there", NO_MAGNITUDE),
+              "pay no rent there", "no published deadweight or elasticity for the 去库存 subsidies "
+              "to rural buyers (over 100 cities by 2016: Puyang 150 yuan/m2, Meishan about 50,000 "
+              "yuan on a 420,000-yuan flat; data/README.md); county-town purchases are largely "
+              "life-cycle driven (marriage, schooling: Du & Che 2019, 当代经济管理 2019(8), direction "
+              "only); CMDS 2016: migrants who bought a home where they live are not especially "
+              "willing to transfer hukou",
+              why=PURCHASE_SUBSIDY_WHY),
         Lever("housing.deed_tax_subsidy_share", "Share of the deed tax refunded to buyers.",
               (0.0, 0.5, 1.0), 0.0, "seed 000 §二(三) 税收减免 (half, assumption), seed 003 (0.5)", "+",
               "cheaper homes in town", NO_MAGNITUDE,
