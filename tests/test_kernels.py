@@ -205,3 +205,27 @@ def test_compiled_passes_mean_what_their_python_says(tmp_path):
     for k in ("metrics", "groups", "towns", "flows"):
         assert_frame_equal(pl.read_parquet(tmp_path / f"jit_{k}.parquet"),
                            pl.read_parquet(tmp_path / f"python_{k}.parquet"), check_exact=False, rel_tol=1e-9)
+
+
+def test_a_source_change_clears_numbas_whole_cache_once(tmp_path, monkeypatch):
+    """Numba re-validates a cached kernel only against its own file; a constant read from another
+    module would stay frozen. When the sources' hash changes, the first process deletes every
+    cached kernel under the package and leaves a marker; the next keeps what was compiled since."""
+    from sim.engine import compiled
+
+    pkg = tmp_path / "sim"
+    cached = [pkg / "engine" / "stages" / "__pycache__" / "s8_record._tally-40.py312.nbi",
+              pkg / "engine" / "stages" / "__pycache__" / "s8_record._tally-40.py312.1.nbc",
+              pkg / "world" / "__pycache__" / "households._draw-12.py312.nbi"]
+    keep = pkg / "engine" / "__pycache__" / "model.cpython-312.pyc"
+    for f in [*cached, keep, pkg / "__pycache__" / "clean-0000000000000000"]:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x")
+    monkeypatch.setattr(compiled, "_sources_hash", lambda: "1111111111111111")
+    assert compiled.clear_stale_cache(pkg)
+    assert not any(f.exists() for f in cached) and keep.exists()
+    assert [m.name for m in (pkg / "__pycache__").glob("clean-*")] == ["clean-1111111111111111"]
+    cached[0].write_text("compiled since")  # a later process's kernel is kept
+    assert not compiled.clear_stale_cache(pkg) and cached[0].exists()
+    monkeypatch.setattr(compiled, "_sources_hash", lambda: "2222222222222222")  # an edit
+    assert compiled.clear_stale_cache(pkg) and not cached[0].exists()

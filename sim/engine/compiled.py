@@ -223,16 +223,17 @@ def gumbel(key, ctr):
 _announced = False
 
 
-def cache_stamp() -> Path:
-    """The file :mod:`sim.engine.warmup` writes once every compiled pass is in numba's on-disk
-    cache: named by a hash of the engine's and world's sources and the numba and Python versions,
-    so an edit or an upgrade makes it stale."""
+def _sources_hash() -> str:
+    """A hash of every source a compiled pass can read (the engine's, the world's and the
+    configuration's modules, whose names and constants kernels use) and of the numba and Python
+    versions."""
     import hashlib
     import sys
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in sorted([*here.rglob("*.py"), *(here.parent / "world").glob("*.py")]):
+    for f in sorted([*here.rglob("*.py"), *(here.parent / "world").glob("*.py"),
+                     *(here.parent / "configuration").glob("*.py")]):
         h.update(f.read_bytes())
     try:
         import numba
@@ -241,7 +242,39 @@ def cache_stamp() -> Path:
     except ImportError:  # pragma: no cover
         pass
     h.update(sys.version.encode())
-    return here / "__pycache__" / f"warm-{h.hexdigest()[:16]}"
+    return h.hexdigest()[:16]
+
+
+def cache_stamp() -> Path:
+    """The file :mod:`sim.engine.warmup` writes once every compiled pass is in numba's on-disk
+    cache: named by :func:`_sources_hash`, so an edit or an upgrade makes it stale."""
+    return Path(__file__).resolve().parent / "__pycache__" / f"warm-{_sources_hash()}"
+
+
+def clear_stale_cache(package: Path | None = None) -> bool:
+    """Drop numba's on-disk cache of every kernel once the sources change (returns whether it did).
+
+    Numba invalidates a cached kernel only when the file that defines it changes; a constant the
+    kernel reads from another module (a group count from :mod:`sim.configuration`, ``BLOCK``
+    from here) is frozen into the machine code, so an edit elsewhere would leave a kernel
+    silently computing with the old value. A marker named by :func:`_sources_hash` records that
+    the cache was cleared for these sources; the first process to see the sources changed
+    deletes every ``*.nbi``/``*.nbc`` under ``package`` (default: the ``sim`` package) and
+    writes it, so kernels recompile once (1-5 minutes) and later processes reuse them."""
+    package = package or Path(__file__).resolve().parent.parent
+    pycache = package / "__pycache__"
+    marker = pycache / f"clean-{_sources_hash()}"
+    if marker.is_file():
+        return False
+    for f in [*package.rglob("__pycache__/*.nbi"), *package.rglob("__pycache__/*.nbc"),
+              *pycache.glob("clean-*")]:
+        try:
+            f.unlink()
+        except FileNotFoundError:  # another process got there first
+            pass
+    pycache.mkdir(parents=True, exist_ok=True)
+    marker.write_text("numba's cache was cleared for these sources\n")
+    return True
 
 
 def silence_announcement() -> None:
@@ -265,3 +298,19 @@ def announce_compilation() -> None:
     if not cache_stamp().is_file():
         print("hukou-sim: compiling the engine's kernels (once after install or an update; "
               "1-5 minutes; `make` does it ahead with `sim warmup`)...", file=sys.stderr, flush=True)
+
+
+def _clear_at_import() -> None:
+    """Before any kernel can load from numba's cache in this process: the main process (a sweep's
+    workers start after it) drops a stale cache (:func:`clear_stale_cache`); a read-only
+    install keeps its cache."""
+    import multiprocessing
+
+    if HAVE_NUMBA and multiprocessing.parent_process() is None:
+        try:
+            clear_stale_cache()
+        except OSError:  # pragma: no cover - a read-only install
+            pass
+
+
+_clear_at_import()
