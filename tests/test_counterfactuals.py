@@ -45,9 +45,10 @@ def test_dehong_before_settles_as_the_document_says():
     the counterfactual, at the default scale (one agent per household), settles as many in its
     first four years, 2011-2014, on average over replications (with the default posterior each
     replication is its own behaviour draw, so single replications spread by behaviour as well as
-    chance)."""
+    chance). "About 1,000" is judged with the pattern calibration's tolerance for the same
+    document figure (configs/calibration/patterns.toml, dehong_before: 1,000 ± 200)."""
     res = run_package(POLICIES / "dehong_pre_reform.toml", replications=3, end=2014)
     per_year = (res.metrics.filter(pl.col("year") >= 2011).group_by("replication")
                 .agg(pl.col("settled_persons").mean())["settled_persons"])
-    assert 1000 <= per_year.mean() <= 1300, per_year.to_list()
+    assert 800 <= per_year.mean() <= 1200, per_year.to_list()
     assert (per_year > 500).all() and (per_year < 2000).all(), per_year.to_list()
