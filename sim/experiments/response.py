@@ -178,6 +178,16 @@ def schema_levers() -> list[str]:
 
 
 NO_MAGNITUDE = "no published magnitude"
+PUBLIC_RENTAL_WHY = (
+    "the units are full whoever may apply, so the rules only reallocate them. Measured on Dehong "
+    "(dehong_2011, 2011-2020, 3 replications at scale 50, posterior mean; 2026-11-30): in 2020 "
+    "its towns have 14,350 public rental units and 13,450 tenants against 294,000 non-hukou "
+    "residents; opening the units to residents lengthens the queue from 34,550 to 55,400 "
+    "households and leaves the tenants as they were; settlement intention 0.353 -> 0.349, "
+    "settled persons 246,300 -> 245,600 (noise ± 1,200). A rule on who may apply, or the rent, "
+    "reaches at most the few percent of migrants a unit could house, and opening it raises the "
+    "resident's option as it lowers hukou's advantage, so theory gives no direction; the lever "
+    "that adds units is housing.public_rental_build_per_year (or the transfer's housing share)")
 PURCHASE_SUBSIDY_WHY = (
     "it acts, but mostly as a transfer to buyers who would have bought anyway, and a bought home "
     "seldom becomes a hukou. Measured on Xuchang (seed 003's 18,000 yuan in both tiers against "
@@ -564,20 +574,24 @@ def _catalogue() -> list[Lever]:
               "seeds 000 §二(二), 001 §(十六), 004 §(三) (residents)", None,
               "it keeps more migrants in town but removes an advantage of hukou",
               "Du, Lou, Qiao & Zhang (2024), Buildings 14:2774, CMDS: living in public rental raises "
-              "renters' long-term settlement intention (direction only); " + NO_MAGNITUDE),
+              "renters' long-term settlement intention (direction only); " + NO_MAGNITUDE,
+              why=PUBLIC_RENTAL_WHY),
         Lever("housing.public_rental_min_job_years", "Years of stable job a non-hukou applicant "
               "needs for public rental.", (0, 1, 2, 3, 5), 0, "seed 001 §(十六) 1年以上; packages 1 "
               "(assumption)", None, "as public_rental_open_to, in reverse", NO_MAGNITUDE,
               context=rental_open, context_reason="applies only where public rental is open to "
-              "residents"),
+              "residents",
+              why=PUBLIC_RENTAL_WHY),
         Lever("housing.public_rental_natives_only", "Public rental for non-hukou residents restricted "
               "to natives of the region.", (False, True), False, "seed 001 §(十六) 云南籍", None,
               "as public_rental_open_to, for outsiders", NO_MAGNITUDE, context=rental_open,
-              context_reason="applies only where public rental is open to residents"),
+              context_reason="applies only where public rental is open to residents",
+              why=PUBLIC_RENTAL_WHY),
         Lever("housing.public_rental_province_only", "Public rental for non-hukou residents kept to "
               "natives of the region and outsiders from the same province.", (False, True), False,
               "seed 001 §(十六) (云南籍)", None, "it moves units between migrant classes", NO_MAGNITUDE,
-              context=rental_open, context_reason="public rental open to residents"),
+              context=rental_open, context_reason="public rental open to residents",
+              why=PUBLIC_RENTAL_WHY),
         Lever("housing.public_rental_build_per_year", "Public rental units built per town and year.",
               (0, 100, 300, 600), 0, "packages 100-300 a town (assumptions on seeds 000 §八(三), 001 "
               "§(十五), 004 §(三))", None, "more units serve hukou holders and, where open, residents",
@@ -585,7 +599,8 @@ def _catalogue() -> list[Lever]:
               "migrants' settlement intention (direction only); " + NO_MAGNITUDE),
         Lever("housing.public_rental_rent_share", "Public rental rent as a share of market rent.",
               (0.4, 0.6, 0.8, 1.0), 0.6, "schema default 0.6 (公租房 rents at 60-80% of market, "
-              "assumption); 1 = no discount", None, "as public_rental_open_to", NO_MAGNITUDE),
+              "assumption); 1 = no discount", None, "as public_rental_open_to", NO_MAGNITUDE,
+              why=PUBLIC_RENTAL_WHY),
         Lever("housing.provident_fund_migrants", "Non-hukou migrants with stable jobs join the housing "
               "provident fund (lower down payment).", (False, True), False, "seeds 000 §二(三), 002, 003",
               "+", "cheaper home purchase in town",
