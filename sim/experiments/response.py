@@ -735,7 +735,16 @@ def _catalogue() -> list[Lever]:
               "seats instead of rental units", NO_MAGNITUDE,
               context={"fiscal.transfer_per_settler_yuan": 3000.0, "fiscal.transfer_share_housing": 0.0},
               context_reason="a transfer of 3,000 yuan a settler (packages) with nothing to housing, so "
-              "the shares may sum to at most 1"),
+              "the shares may sum to at most 1",
+              why="the transfer buys few seats: 3,000 yuan x share / seat_cost_yuan (30,000 on Dehong, "
+              "40,000 on Xuchang and Changji) = 0.075-0.1 seats a settled person, so Dehong's ~24,000 "
+              "settlers a year buy up to ~2,400 seats a year at share 1; where seats are full each "
+              "admits a migrant child, which raises the value of living in that town as a resident "
+              "and as a settler alike. Measured (docs/levers.md, 3 replications at scale 50, "
+              "posterior mean, 2026-11-30): share 0 -> 1 adds +3,233 ± 1,074 settled persons over "
+              "ten years on Dehong and +3,500 ± 1,314 on Xuchang (weak: at most about 1% of "
+              "settlement), within noise elsewhere; theory gives no direction, as the same money "
+              "could have bought rental units"),
         Lever("fiscal.transfer_share_housing", "Share of the transfer spent on public rental units.",
               (0.0, 0.5, 1.0), 0.5, "schema default 0.5 (assumption)", None,
               "rental units instead of seats", NO_MAGNITUDE, why=TRANSFER_HOUSING_WHY,
