@@ -148,7 +148,7 @@ def _targets_table(s: dc.Summary, i: int) -> Markup:
                  {"target": "Target 目标 (document's clause)", "goal": "Goal and tolerance",
                   "definition": "How it is measured 口径", "sim": "Simulated [90% range]",
                   "p": "达标概率 Replications meeting it", "pb": "对照方案 Baseline meeting it",
-                  "status": "The mean across replications"},
+                  "status": "Verdict (median run)"},
                  two_lines=("target", "goal"), right=("sim", "p", "pb"),
                  widths={"target": "22%", "goal": "16%", "definition": "22%"},
                  notes=("The probability of meeting a target is the share of replications that "
